@@ -1,0 +1,122 @@
+package io.robustmutex.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.robustmutex.internal.Architectures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every architecture module must satisfy. Each module subclasses this with its pinned facts; the
+ * syscall numbers are also checked against the kernel headers of that architecture where they are installed.
+ */
+public abstract class ArchitectureContractTest {
+
+    /** The provider under test. */
+    protected abstract Architecture architecture();
+
+    /** The normalized name the provider must report. */
+    protected abstract String expectedName();
+
+    /** The pinned syscall numbers (kernel-abi.md section 1). */
+    protected abstract SyscallNumbers expectedSyscallNumbers();
+
+    /** The ELF machine number. */
+    protected abstract int expectedElfMachine();
+
+    /** Installed uapi headers that define this architecture's {@code __NR_*} numbers, in order of preference. */
+    protected abstract List<Path> syscallHeaders();
+
+    /** The provider is registered for ServiceLoader, once. */
+    @Test
+    void isRegisteredForServiceLoader() {
+        List<Architecture> providers = StreamSupport
+                .stream(ServiceLoader.load(Architecture.class).spliterator(), false)
+                .filter(p -> p.getClass() == architecture().getClass())
+                .collect(Collectors.toList());
+        assertEquals(1, providers.size(), "providers of " + architecture().getClass());
+    }
+
+    /** The name is already normalized and is the expected one. */
+    @Test
+    void nameIsNormalized() {
+        assertEquals(expectedName(), architecture().name());
+        assertEquals(architecture().name(), Architectures.normalize(architecture().name()));
+        assertEquals(expectedElfMachine(), architecture().elfMachine());
+    }
+
+    /** The syscall numbers are the pinned ones. */
+    @Test
+    void syscallNumbersArePinned() {
+        SyscallNumbers expected = expectedSyscallNumbers();
+        SyscallNumbers actual = architecture().syscallNumbers();
+        assertEquals(expected.futex(), actual.futex(), "futex");
+        assertEquals(expected.setRobustList(), actual.setRobustList(), "set_robust_list");
+        assertEquals(expected.getRobustList(), actual.getRobustList(), "get_robust_list");
+        assertEquals(expected.gettid(), actual.gettid(), "gettid");
+        assertFalse(actual.source().isBlank());
+    }
+
+    /** The syscall numbers agree with the installed kernel headers of this architecture. */
+    @Test
+    void syscallNumbersMatchKernelHeaders() throws IOException {
+        List<Path> present = syscallHeaders().stream().filter(Files::isReadable).collect(Collectors.toList());
+        assumeTrue(!present.isEmpty(), "needs the " + expectedName() + " kernel uapi headers at one of "
+                + syscallHeaders() + " (Debian: linux-libc-dev, or linux-libc-dev-arm64-cross for aarch64)");
+        SyscallNumbers actual = architecture().syscallNumbers();
+        for (Path header : present) {
+            Map<String, Long> defined = syscallDefines(header);
+            assertEquals(defined.get("futex"), actual.futex(), header + ": __NR_futex");
+            assertEquals(defined.get("set_robust_list"), actual.setRobustList(), header + ": __NR_set_robust_list");
+            assertEquals(defined.get("get_robust_list"), actual.getRobustList(), header + ": __NR_get_robust_list");
+            assertEquals(defined.get("gettid"), actual.gettid(), header + ": __NR_gettid");
+        }
+    }
+
+    /** Both critical sections are well formed, store the slot width, and are read by the fixup rule. */
+    @Test
+    void criticalSectionsAreConsistent() {
+        for (PendingSlotWidth width : PendingSlotWidth.values()) {
+            UnlockCriticalSection cs = architecture().unlockCriticalSection(width);
+            assertEquals(width, cs.width());
+            Instruction store = cs.instructions().get(cs.csSuccess());
+            Instruction.Store slotStore = assertInstanceOf(Instruction.Store.class, store, store.assembly());
+            assertEquals(width.bytes(), slotStore.width(), store.assembly());
+            assertEquals(cs.pendingRegister(), slotStore.address());
+            assertEquals(cs.pendingRegister(), cs.fixupRule().pendingRegister());
+            assertTrue(cs.inCriticalSection(cs.csSuccess()));
+            assertFalse(cs.inCriticalSection(cs.csEnd()));
+        }
+        boolean exportsSymbols = architecture().vdsoRobustUnlockSymbols().isPresent();
+        assertEquals(exportsSymbols,
+                architecture().unlockCriticalSection(PendingSlotWidth.BITS_64).status() == UpstreamStatus.MERGED,
+                "symbols are exported exactly when the sequence is merged upstream");
+    }
+
+    /** {@code #define __NR_name number} lines of a header. */
+    protected static Map<String, Long> syscallDefines(Path header) throws IOException {
+        Pattern define = Pattern.compile("^#define\\s+__NR_(\\w+)\\s+(\\d+)\\s*$");
+        Map<String, Long> numbers = new HashMap<>();
+        for (String line : Files.readAllLines(header)) {
+            Matcher m = define.matcher(line);
+            if (m.matches()) {
+                numbers.put(m.group(1), Long.parseLong(m.group(2)));
+            }
+        }
+        return numbers;
+    }
+}
