@@ -1,0 +1,78 @@
+package io.robustmutex;
+
+import io.robustmutex.internal.Architectures;
+import io.robustmutex.internal.LinuxPlatform;
+import java.util.Optional;
+
+/**
+ * Whether robust mutexes work in this JVM, and what the kernel offers them.
+ *
+ * <p>Detection runs once, on first use, by exercising the real calls ({@code gettid},
+ * {@code get_robust_list}, {@code futex}) and the side-effect-free probes of the 7.2 robust unlock
+ * (kernel-abi.md section 4.4). It fails, with a cause, when the OS is not Linux, no architecture module
+ * serves {@code os.arch}, or a seccomp filter refuses the syscalls. The reference model
+ * ({@code io.robustmutex.model}) works regardless.
+ */
+public final class KernelSupport {
+
+    private KernelSupport() {
+    }
+
+    /**
+     * The normalized name of this JVM's architecture ({@code x86_64}, {@code aarch64}, or the lower-cased
+     * {@code os.arch} of an unsupported one), whether or not robust mutexes are usable.
+     *
+     * @return the architecture name
+     */
+    public static String architecture() {
+        return Architectures.normalize(System.getProperty("os.arch"));
+    }
+
+    /**
+     * Whether robust mutexes on the real kernel are usable.
+     *
+     * @return true when {@link #unavailabilityCause()} is empty
+     */
+    public static boolean isAvailable() {
+        return LinuxPlatform.unavailabilityCause().isEmpty();
+    }
+
+    /**
+     * Throws the reason robust mutexes are not usable, if any.
+     *
+     * @throws UnsupportedOperationException carrying the cause when they are not usable
+     */
+    public static void ensureAvailability() {
+        LinuxPlatform.get();
+    }
+
+    /**
+     * Why robust mutexes are not usable.
+     *
+     * @return the cause, or empty when they are usable
+     */
+    public static Optional<Throwable> unavailabilityCause() {
+        return LinuxPlatform.unavailabilityCause();
+    }
+
+    /**
+     * What the kernel offers and the unlock path in use.
+     *
+     * @return the capabilities
+     * @throws UnsupportedOperationException when robust mutexes are not usable
+     */
+    public static KernelCapabilities capabilities() {
+        return LinuxPlatform.get().capabilities();
+    }
+
+    /**
+     * The robust list head the kernel has registered for the calling thread: glibc's until the thread takes
+     * its first robust mutex, this library's afterwards.
+     *
+     * @return the registered head
+     * @throws UnsupportedOperationException when robust mutexes are not usable
+     */
+    public static RegisteredRobustList currentThreadRobustList() {
+        return LinuxPlatform.get().currentThreadRobustList();
+    }
+}

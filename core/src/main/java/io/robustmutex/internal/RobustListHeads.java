@@ -1,0 +1,172 @@
+package io.robustmutex.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The robust list heads this library registers with the real kernel, one per thread that ever took a robust
+ * mutex (design.md section 4).
+ *
+ * <h2>Overview</h2>
+ *
+ * <p>The kernel reads a thread's head, and follows its list, when the thread exits: after every line of Java
+ * code of that thread has run (kernel-abi.md section 2). So a head may not be freed or reused when its Java
+ * thread ends, only when the OS thread is gone. Heads live in direct-buffer chunks that are never freed; a
+ * slot is reused only after {@code get_robust_list(tid)} no longer returns it (the thread is gone:
+ * {@code ESRCH}, or its TID now belongs to another thread). Until then the slot also keeps its thread's
+ * state reachable, and with it every mapping that thread held a lock in or had {@code list_op_pending}
+ * pointing into, so no mapping can be unmapped under the kernel's exit walk (design.md section 5).
+ */
+public final class RobustListHeads {
+
+    /** Slot stride: a 24-byte head rounded up to a power of two. */
+    private static final int SLOT_SIZE = 32;
+    private static final int SLOTS_PER_CHUNK = 128;
+    private static final int CHUNK_SIZE = SLOT_SIZE * SLOTS_PER_CHUNK;
+
+    private static final Object LOCK = new Object();
+    /** Every chunk ever allocated; never freed. */
+    private static final List<ByteBuffer> CHUNKS = new ArrayList<>();
+    private static volatile long[] chunkAddresses = new long[0];
+    private static final ArrayDeque<Slot> FREE = new ArrayDeque<>();
+    private static final List<Slot> IN_USE = new ArrayList<>();
+
+    private RobustListHeads() {
+    }
+
+    /** A head slot bound to one OS thread. */
+    public static final class Slot {
+        private final ByteBuffer head;
+        private final long address;
+        private Thread thread;
+        private int tid;
+        private Object retained;
+
+        private Slot(ByteBuffer head, long address) {
+            this.head = head;
+            this.address = address;
+        }
+
+        /**
+         * The head's memory: 24 bytes laid out as {@link RobustListHeadDescriptor} says.
+         *
+         * @return a little-endian buffer over the head
+         */
+        public ByteBuffer head() {
+            return head;
+        }
+
+        /**
+         * The head's address, as passed to {@code set_robust_list}.
+         *
+         * @return the address
+         */
+        public long address() {
+            return address;
+        }
+    }
+
+    /**
+     * Takes a head for the calling thread, initialized empty (next pointing at itself, futex_offset -32, no
+     * pending entry). The caller registers it with {@code set_robust_list}.
+     *
+     * @param tid the calling thread's TID
+     * @param retained an object kept reachable until the OS thread is gone (the thread's lock state)
+     * @param syscalls the binding, used to find slots whose threads are gone
+     * @return the slot
+     */
+    public static Slot allocate(int tid, Object retained, LinuxSyscalls syscalls) {
+        synchronized (LOCK) {
+            if (FREE.isEmpty()) {
+                reclaim(syscalls);
+            }
+            if (FREE.isEmpty()) {
+                addChunk();
+            }
+            Slot slot = FREE.pop();
+            slot.thread = Thread.currentThread();
+            slot.tid = tid;
+            slot.retained = retained;
+            slot.head.putLong(RobustListHeadDescriptor.LIST_NEXT_OFFSET, slot.address);
+            slot.head.putLong(RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, RobustListHeadDescriptor.FUTEX_OFFSET);
+            slot.head.putLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
+            IN_USE.add(slot);
+            return slot;
+        }
+    }
+
+    /**
+     * Frees the slots of threads that are gone: the Java thread has ended and the kernel no longer has the
+     * slot registered for its TID.
+     *
+     * @param syscalls the binding
+     * @return the number of slots freed
+     */
+    public static int reclaim(LinuxSyscalls syscalls) {
+        synchronized (LOCK) {
+            int freed = 0;
+            long[] out = new long[2];
+            for (Iterator<Slot> it = IN_USE.iterator(); it.hasNext(); ) {
+                Slot slot = it.next();
+                if (slot.thread.isAlive()) {
+                    continue;
+                }
+                long result = syscalls.getRobustList(slot.tid, out);
+                // Still registered: the OS thread has not finished exiting, so the kernel may yet walk it.
+                if (result == 0 && out[0] == slot.address) {
+                    continue;
+                }
+                it.remove();
+                slot.thread = null;
+                slot.retained = null;
+                FREE.push(slot);
+                freed++;
+            }
+            return freed;
+        }
+    }
+
+    /**
+     * Whether an address is one of this library's heads.
+     *
+     * @param address an address
+     * @return true when it is the start of a head slot
+     */
+    public static boolean isOwn(long address) {
+        for (long chunk : chunkAddresses) {
+            if (address >= chunk && address < chunk + CHUNK_SIZE && (address - chunk) % SLOT_SIZE == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The number of slots bound to threads (alive, or gone and not yet reclaimed).
+     *
+     * @return the count
+     */
+    public static int inUse() {
+        synchronized (LOCK) {
+            return IN_USE.size();
+        }
+    }
+
+    private static void addChunk() {
+        ByteBuffer chunk = NativeMemory.allocateAligned(CHUNK_SIZE, 64);
+        long base = NativeMemory.address(chunk);
+        CHUNKS.add(chunk);
+        long[] addresses = Arrays.copyOf(chunkAddresses, chunkAddresses.length + 1);
+        addresses[addresses.length - 1] = base;
+        chunkAddresses = addresses;
+        for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--) {
+            ByteBuffer head = chunk.slice(i * SLOT_SIZE, RobustListHeadDescriptor.SIZE)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            FREE.push(new Slot(head, base + (long) i * SLOT_SIZE));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package io.robustmutex.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.awaitility.Awaitility;
+
+/**
+ * A child JVM running a main class from this JVM's class path, for cross-process tests. Its standard output
+ * is collected line by line so a test can wait (bounded, with Awaitility) for a line such as {@code HELD}.
+ * {@link #kill()} sends SIGKILL.
+ */
+public final class ChildJvm implements AutoCloseable {
+
+    private final Process process;
+    private final List<String> out = new CopyOnWriteArrayList<>();
+    private final List<String> err = new CopyOnWriteArrayList<>();
+
+    private ChildJvm(Process process) {
+        this.process = process;
+        pump(process.getInputStream(), out, "child-stdout-" + process.pid());
+        pump(process.getErrorStream(), err, "child-stderr-" + process.pid());
+    }
+
+    /**
+     * Starts {@code main} in a new JVM with this JVM's class path and java executable.
+     *
+     * @param main the class whose {@code main} runs
+     * @param jvmOptions extra JVM options (system properties, for instance)
+     * @param args program arguments
+     * @return the running child
+     */
+    public static ChildJvm start(Class<?> main, List<String> jvmOptions, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        // Start fast and small: these JVMs take a lock, print, and usually die by SIGKILL.
+        command.add("-XX:TieredStopAtLevel=1");
+        command.add("-XX:+UseSerialGC");
+        command.add("-Xmx64m");
+        command.add("-Xss1m");
+        if (Runtime.version().feature() >= 22) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        command.addAll(jvmOptions);
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        try {
+            return new ChildJvm(new ProcessBuilder(command).start());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts {@code main} without extra JVM options.
+     *
+     * @param main the class whose {@code main} runs
+     * @param args program arguments
+     * @return the running child
+     */
+    public static ChildJvm start(Class<?> main, String... args) {
+        return start(main, List.of(), args);
+    }
+
+    private static void pump(InputStream stream, List<String> lines, String name) {
+        Thread thread = new Thread(() -> {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                // The child was killed; its pipe is gone.
+            }
+        }, name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * The child's process id.
+     *
+     * @return the pid
+     */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * The process.
+     *
+     * @return the process
+     */
+    public Process process() {
+        return process;
+    }
+
+    /**
+     * Lines printed to standard output so far.
+     *
+     * @return a snapshot of the lines
+     */
+    public List<String> lines() {
+        return List.copyOf(out);
+    }
+
+    /**
+     * Lines printed to standard error so far.
+     *
+     * @return a snapshot of the lines
+     */
+    public List<String> errorLines() {
+        return List.copyOf(err);
+    }
+
+    /**
+     * Waits until a line matching the predicate has been printed.
+     *
+     * @param line what to wait for
+     * @param timeout the longest wait
+     * @return the first matching line
+     */
+    public String awaitLine(Predicate<String> line, Duration timeout) {
+        Awaitility.await("child " + pid() + " output; stdout=" + out + ", stderr=" + err)
+                .atMost(timeout)
+                .pollInterval(Duration.ofMillis(5))
+                .until(() -> out.stream().anyMatch(line) || !process.isAlive() && out.stream().noneMatch(line)
+                        && failFast());
+        return out.stream().filter(line).findFirst().orElseThrow();
+    }
+
+    /**
+     * Waits until a line equal to {@code text} has been printed.
+     *
+     * @param text the exact line
+     * @param timeout the longest wait
+     */
+    public void awaitLine(String text, Duration timeout) {
+        awaitLine(text::equals, timeout);
+    }
+
+    private boolean failFast() {
+        throw new AssertionError("child " + pid() + " exited with " + process.exitValue() + " before printing the"
+                + " expected line; stdout=" + out + ", stderr=" + err);
+    }
+
+    /**
+     * Sends SIGKILL and waits for the process to be gone.
+     */
+    public void kill() {
+        process.destroyForcibly();
+        waitFor(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Waits for the child to exit.
+     *
+     * @param timeout the longest wait
+     * @return the exit code
+     */
+    public int waitFor(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("child " + pid() + " did not exit within " + timeout + "; stdout=" + out
+                        + ", stderr=" + err);
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Kills the child if it is still running. */
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.robustmutex.examples;
+
+import io.robustmutex.KernelCapabilities;
+import io.robustmutex.KernelSupport;
+import io.robustmutex.RegisteredRobustList;
+import io.robustmutex.UnlockPath;
+import java.io.PrintStream;
+
+/**
+ * {@code doctor}: what this machine offers robust mutexes, one {@code key: value} per line, and what it means.
+ * Exits 0 when the library is usable here.
+ */
+final class DoctorCommand implements RobustMutexTool.Command {
+
+    @Override
+    public String summary() {
+        return "report the kernel's robust-futex features and the unlock path in use";
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        out.println("arch: " + KernelSupport.architecture());
+        out.println("kernel: " + System.getProperty("os.version"));
+        out.println("java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        if (!KernelSupport.isAvailable()) {
+            Throwable cause = KernelSupport.unavailabilityCause().orElseThrow();
+            out.println("available: no");
+            out.println("cause: " + cause.getMessage());
+            out.println("meaning: robust mutexes on the real kernel cannot be used in this JVM; the reference model"
+                    + " (io.robustmutex.model) still works.");
+            return 1;
+        }
+        KernelCapabilities caps = KernelSupport.capabilities();
+        RegisteredRobustList head = KernelSupport.currentThreadRobustList();
+        out.println("available: yes");
+        out.println("vdso_try_unlock: " + (caps.vdsoTryUnlock() ? "present" : "absent"));
+        caps.vdsoDetail().ifPresent(detail -> out.println("vdso_detail: " + detail));
+        out.println("futex_robust_unlock: " + (caps.futexRobustUnlock() ? "supported" : "unsupported"));
+        out.println("futex_lock_pi2: " + (caps.futexLockPi2() ? "supported" : "unsupported"));
+        out.println("robust_list_head: " + head.describe());
+        out.println("best_unlock_path: " + caps.bestUnlockPath().id());
+        out.println("unlock_path: " + caps.unlockPath().id());
+        out.println("meaning: " + meaning(caps));
+        return 0;
+    }
+
+    private static String meaning(KernelCapabilities caps) {
+        String forced = caps.unlockPath() != caps.bestUnlockPath()
+                ? " (forced down from " + caps.bestUnlockPath().id() + " by -D" + UnlockPath.PROPERTY + ")" : "";
+        return switch (caps.unlockPath()) {
+            case VDSO -> "robust mutexes are released by the kernel's vDSO try-unlock" + forced
+                    + ", so a holder killed mid-unlock can never make the kernel write into memory that was"
+                    + " unmapped and reused; uncontended unlocks make no syscall.";
+            case SYSCALL -> "robust mutexes are released with futex(FUTEX_ROBUST_UNLOCK)" + forced
+                    + ", which is race-free against unmapping but costs one syscall per unlock.";
+            case CLASSIC -> "this kernel has no race-free robust unlock, so the library uses the classic unlock"
+                    + forced + " and closes the unmap race only for memory it maps itself (MutexFile,"
+                    + " SharedMemory), by never unmapping while a thread may still name it to the kernel.";
+        };
+    }
+}

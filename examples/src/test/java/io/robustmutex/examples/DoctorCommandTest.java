@@ -1,0 +1,76 @@
+package io.robustmutex.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.robustmutex.KernelCapabilities;
+import io.robustmutex.KernelSupport;
+import io.robustmutex.testing.ChildJvm;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@code doctor} reports what the kernel offers, as key: value lines. */
+class DoctorCommandTest {
+
+    static Map<String, String> keyValues(String text) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int colon = line.indexOf(": ");
+            if (colon > 0) {
+                values.put(line.substring(0, colon), line.substring(colon + 2));
+            }
+        }
+        return values;
+    }
+
+    /** Every required key is printed, agreeing with the library's own detection, and the exit code is 0. */
+    @Test
+    void reportsTheKernelsFeatures() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = RobustMutexTool.run(new String[] {"doctor"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, text + err);
+        Map<String, String> values = keyValues(text);
+        KernelCapabilities caps = KernelSupport.capabilities();
+        assertEquals(KernelSupport.architecture(), values.get("arch"));
+        assertEquals(System.getProperty("os.version"), values.get("kernel"));
+        assertTrue(values.get("java").startsWith(System.getProperty("java.version")));
+        assertEquals(caps.vdsoTryUnlock() ? "present" : "absent", values.get("vdso_try_unlock"));
+        assertEquals(caps.futexRobustUnlock() ? "supported" : "unsupported", values.get("futex_robust_unlock"));
+        assertEquals(caps.futexLockPi2() ? "supported" : "unsupported", values.get("futex_lock_pi2"));
+        assertEquals("glibc (futex_offset=-32)", values.get("robust_list_head"));
+        assertEquals(caps.unlockPath().id(), values.get("unlock_path"));
+        List<String> lines = List.of(text.split("\n"));
+        assertTrue(lines.get(lines.size() - 1).startsWith("meaning: "), "the last line explains the result");
+    }
+
+    /** Where the library cannot work, doctor says why and exits non-zero. */
+    @Test
+    void unusableMachineExitsNonZeroWithCause() {
+        try (ChildJvm child = ChildJvm.start(RobustMutexTool.class, List.of("-Dos.arch=riscv64"), "doctor")) {
+            assertNotEquals(0, child.waitFor(Duration.ofSeconds(60)));
+            Map<String, String> values = keyValues(String.join("\n", child.lines()));
+            assertEquals("riscv64", values.get("arch"));
+            assertEquals("no", values.get("available"));
+            assertTrue(values.get("cause").contains("os.arch=riscv64"), values.get("cause"));
+        }
+    }
+
+    /** An unknown command prints usage and exits 2. */
+    @Test
+    void unknownCommandIsAUsageError() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(2, RobustMutexTool.run(new String[] {"frobnicate"}, System.out,
+                new PrintStream(err, true, StandardCharsets.UTF_8)));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("doctor"));
+    }
+}
