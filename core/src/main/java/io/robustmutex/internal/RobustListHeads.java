@@ -61,6 +61,18 @@ public final class RobustListHeads {
         }
 
         /**
+         * Keeps an object reachable until the OS thread is gone: the thread's lock state, which references
+         * every mapping the thread holds a lock in.
+         *
+         * @param object the object to keep
+         */
+        public void retain(Object object) {
+            synchronized (LOCK) {
+                this.retained = object;
+            }
+        }
+
+        /**
          * The head's address, as passed to {@code set_robust_list}.
          *
          * @return the address
@@ -75,11 +87,10 @@ public final class RobustListHeads {
      * pending entry). The caller registers it with {@code set_robust_list}.
      *
      * @param tid the calling thread's TID
-     * @param retained an object kept reachable until the OS thread is gone (the thread's lock state)
      * @param syscalls the binding, used to find slots whose threads are gone
      * @return the slot
      */
-    public static Slot allocate(int tid, Object retained, LinuxSyscalls syscalls) {
+    public static Slot allocate(int tid, LinuxSyscalls syscalls) {
         synchronized (LOCK) {
             if (FREE.isEmpty()) {
                 reclaim(syscalls);
@@ -90,7 +101,6 @@ public final class RobustListHeads {
             Slot slot = FREE.pop();
             slot.thread = Thread.currentThread();
             slot.tid = tid;
-            slot.retained = retained;
             slot.head.putLong(RobustListHeadDescriptor.LIST_NEXT_OFFSET, slot.address);
             slot.head.putLong(RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, RobustListHeadDescriptor.FUTEX_OFFSET);
             slot.head.putLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
@@ -127,6 +137,23 @@ public final class RobustListHeads {
                 freed++;
             }
             return freed;
+        }
+    }
+
+    /**
+     * Whether a live thread of this JVM holds a mutex in the given memory.
+     *
+     * @param memory a mapped region
+     * @return true when some thread that is still alive holds a record in it
+     */
+    public static boolean anyLiveThreadHolds(AtomicMemory memory) {
+        synchronized (LOCK) {
+            for (Slot slot : IN_USE) {
+                if (slot.thread.isAlive() && slot.retained instanceof RobustThread thread && thread.holdsIn(memory)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -1,0 +1,432 @@
+package io.robustmutex;
+
+import io.robustmutex.internal.ApiBridge;
+import io.robustmutex.internal.FutexWord;
+import io.robustmutex.internal.MutexRecord;
+import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.internal.OpenFlag;
+import io.robustmutex.internal.RobustMutexProtocol;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+
+/**
+ * A mutex in shared memory that processes on one Linux machine take in turns, that the kernel releases and
+ * flags when its holder dies, and whose next holder learns of that death.
+ *
+ * <p>Get one from a {@link MutexFile} ({@link MutexFile#mutex(int)}) or from a region mapped with
+ * {@link SharedMemory} ({@link SharedMemory#mutex(long, MutexKind)}). Two styles of use:
+ *
+ * <pre>{@code
+ * // try-with-resources, seeing owner death
+ * try (Acquisition held = mutex.acquire()) {
+ *     if (held.ownerDied()) {
+ *         repair();
+ *         held.markConsistent();
+ *     }
+ *     work();
+ * }
+ *
+ * // java.util.concurrent.locks.Lock, with a recovery handler for owner death
+ * mutex.setRecoveryHandler(m -> repair());
+ * mutex.lock();
+ * try {
+ *     work();
+ * } finally {
+ *     mutex.unlock();
+ * }
+ * }</pre>
+ *
+ * <h2>Ownership</h2>
+ * The mutex is owned by an OS thread: the thread that acquired it must release it, and a thread may acquire
+ * it again while holding it (re-entrant, like {@link java.util.concurrent.locks.ReentrantLock}); it is
+ * released when the hold count returns to zero. Acquisition from a virtual thread is refused. If the owning
+ * thread exits or its process dies while holding the mutex, the kernel releases it and marks it; the next
+ * acquisition reports {@link Acquisition#ownerDied()} and the mutex is {@link MutexState#INCONSISTENT}
+ * until {@link Acquisition#markConsistent()}. Releasing it without that makes it
+ * {@link MutexState#NOT_RECOVERABLE}: every later acquisition throws {@link MutexNotRecoverableException}
+ * until {@link #reinitialize()}.
+ *
+ * <h2>Memory Synchronization</h2>
+ * As for {@link Lock}: a successful acquisition has the memory effects of a volatile read of the futex
+ * word, and a release those of a volatile write, so writes made by a holder to the shared memory (in this
+ * process or another) before releasing are visible to the next holder after acquiring.
+ *
+ * <h2>Waiting</h2>
+ * Contended acquisition blocks in the kernel ({@code FUTEX_LOCK_PI2} for {@link MutexKind#PI},
+ * {@code FUTEX_WAIT} for {@link MutexKind#NORMAL}). A thread blocked there does not notice
+ * {@link Thread#interrupt()}, so interruptible and timed acquisitions wait in slices (20 ms by default,
+ * system property {@code io.robustmutex.interruptSliceMillis}) and check for interruption between them.
+ */
+public final class RobustMutex implements Lock {
+
+    static {
+        ApiBridge.register(RobustMutex::new);
+    }
+
+    private final MutexRecord record;
+    private final RobustMutexProtocol protocol;
+    private final OpenFlag open;
+    private final String name;
+    private volatile RecoveryHandler recoveryHandler;
+
+    RobustMutex(MutexRecord record, RobustMutexProtocol protocol, OpenFlag open, String name) {
+        this.record = record;
+        this.protocol = protocol;
+        this.open = open;
+        this.name = name;
+    }
+
+    /**
+     * The kind stored in the record.
+     *
+     * @return PI or NORMAL
+     */
+    public MutexKind kind() {
+        return record.kind();
+    }
+
+    /**
+     * Sets the handler that repairs the protected data when a {@link Lock}-style acquisition finds that the
+     * previous owner died. Without one, such an acquisition leaves the mutex {@link MutexState#INCONSISTENT}
+     * (see {@link #isConsistent()}, {@link #markConsistent()}).
+     *
+     * @param handler the handler, or null to remove it
+     */
+    public void setRecoveryHandler(RecoveryHandler handler) {
+        this.recoveryHandler = handler;
+    }
+
+    // ---- try-with-resources style ----
+
+    /**
+     * Acquires the mutex, waiting as long as it takes (not interruptible).
+     *
+     * @return the acquisition, to close when done
+     * @throws MutexNotRecoverableException when the mutex is not recoverable
+     * @throws IllegalStateException when the mutex's file is closed
+     * @throws UnsupportedOperationException on a virtual thread
+     */
+    public Acquisition acquire() {
+        open.ensureOpen();
+        return acquisition(lockUninterruptibly(RobustMutexProtocol.WAIT_FOREVER));
+    }
+
+    /**
+     * Acquires the mutex if it is free now.
+     *
+     * @return the acquisition, or empty when another thread holds the mutex
+     * @throws MutexNotRecoverableException when the mutex is not recoverable
+     */
+    public Optional<Acquisition> tryAcquire() {
+        open.ensureOpen();
+        int result = lockUninterruptibly(RobustMutexProtocol.NO_WAIT);
+        return result == RobustMutexProtocol.TIMED_OUT ? Optional.empty() : Optional.of(acquisition(result));
+    }
+
+    /**
+     * Acquires the mutex, waiting in the kernel at most {@code timeout}.
+     *
+     * @param timeout the longest wait; zero or negative does not wait
+     * @return the acquisition, or empty when the timeout elapsed first
+     * @throws InterruptedException when the thread is interrupted before acquiring (noticed within a slice)
+     * @throws MutexNotRecoverableException when the mutex is not recoverable
+     */
+    public Optional<Acquisition> tryAcquire(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        open.ensureOpen();
+        int result = protocol.lock(record, deadline(saturatedNanos(timeout)), true);
+        return result == RobustMutexProtocol.TIMED_OUT ? Optional.empty() : Optional.of(acquisition(result));
+    }
+
+    private Acquisition acquisition(int result) {
+        return new HeldAcquisition(this, Thread.currentThread(), result == RobustMutexProtocol.ACQUIRED_OWNER_DIED,
+                protocol.tokenOfHeld(record));
+    }
+
+    // ---- java.util.concurrent.locks.Lock ----
+
+    /**
+     * Acquires the mutex, waiting as long as it takes. If the previous owner died, the recovery handler (if
+     * any) repairs the data first.
+     *
+     * @throws MutexNotRecoverableException when the mutex is not recoverable, or the recovery handler failed
+     */
+    @Override
+    public void lock() {
+        open.ensureOpen();
+        afterLockStyleAcquisition(lockUninterruptibly(RobustMutexProtocol.WAIT_FOREVER));
+    }
+
+    /**
+     * Acquires the mutex unless the thread is interrupted; interruption is noticed within one slice.
+     *
+     * @throws InterruptedException when interrupted before acquiring
+     * @throws MutexNotRecoverableException when the mutex is not recoverable, or the recovery handler failed
+     */
+    @Override
+    public void lockInterruptibly() throws InterruptedException {
+        open.ensureOpen();
+        afterLockStyleAcquisition(protocol.lock(record, RobustMutexProtocol.WAIT_FOREVER, true));
+    }
+
+    /**
+     * Acquires the mutex if it is free now.
+     *
+     * @return whether it was acquired
+     */
+    @Override
+    public boolean tryLock() {
+        open.ensureOpen();
+        int result = lockUninterruptibly(RobustMutexProtocol.NO_WAIT);
+        if (result == RobustMutexProtocol.TIMED_OUT) {
+            return false;
+        }
+        afterLockStyleAcquisition(result);
+        return true;
+    }
+
+    /**
+     * Acquires the mutex, waiting in the kernel until the timeout elapses.
+     *
+     * @param time the longest wait; zero or negative does not wait
+     * @param unit the unit of {@code time}
+     * @return whether it was acquired
+     * @throws InterruptedException when interrupted before acquiring (noticed within a slice)
+     */
+    @Override
+    public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+        open.ensureOpen();
+        int result = protocol.lock(record, deadline(unit.toNanos(time)), true);
+        if (result == RobustMutexProtocol.TIMED_OUT) {
+            return false;
+        }
+        afterLockStyleAcquisition(result);
+        return true;
+    }
+
+    /**
+     * Releases one hold of the mutex.
+     *
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    @Override
+    public void unlock() {
+        protocol.unlock(record);
+    }
+
+    /**
+     * Not supported yet.
+     *
+     * @return never
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public Condition newCondition() {
+        throw new UnsupportedOperationException("RobustMutex does not support conditions yet");
+    }
+
+    private int lockUninterruptibly(long deadline) {
+        try {
+            return protocol.lock(record, deadline, false);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a non-interruptible acquisition was interrupted", e);
+        }
+    }
+
+    private long deadline(long nanos) {
+        if (nanos <= 0) {
+            return RobustMutexProtocol.NO_WAIT;
+        }
+        long now = protocol.kernel().nanoTime();
+        long deadline = now + nanos;
+        // Saturate instead of overflowing into the past; the sentinels are never a real deadline.
+        return deadline - now < 0 || deadline == RobustMutexProtocol.WAIT_FOREVER ? RobustMutexProtocol.WAIT_FOREVER
+                : deadline;
+    }
+
+    private static long saturatedNanos(Duration timeout) {
+        try {
+            return timeout.toNanos();
+        } catch (ArithmeticException e) {
+            return timeout.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+
+    private void afterLockStyleAcquisition(int result) {
+        if (result != RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
+            return;
+        }
+        RecoveryHandler handler = recoveryHandler;
+        if (handler == null) {
+            return;
+        }
+        try {
+            handler.recover(this);
+        } catch (Throwable failure) {
+            protocol.unlock(record);
+            throw new MutexNotRecoverableException(this + ": the recovery handler failed, so the mutex was released"
+                    + " without being marked consistent and is now not recoverable", failure);
+        }
+        protocol.markConsistent(record);
+    }
+
+    // ---- state ----
+
+    /**
+     * Whether the calling thread holds the mutex.
+     *
+     * @return true when held at least once by this thread
+     */
+    public boolean isHeldByCurrentThread() {
+        return protocol.isHeldByCurrentThread(record);
+    }
+
+    /**
+     * The calling thread's hold count.
+     *
+     * @return 0 when the thread does not hold the mutex
+     */
+    public int getHoldCount() {
+        return protocol.holdCount(record);
+    }
+
+    /**
+     * Whether the mutex is consistent; for the holder.
+     *
+     * @return false when an owner died and the data has not been marked consistent since
+     * @throws IllegalMonitorStateException when the calling thread does not hold the mutex
+     */
+    public boolean isConsistent() {
+        return protocol.isConsistent(record);
+    }
+
+    /**
+     * Declares the protected data repaired after an owner death; for the holder.
+     *
+     * @throws IllegalMonitorStateException when the calling thread does not hold the mutex
+     */
+    public void markConsistent() {
+        protocol.markConsistent(record);
+    }
+
+    /**
+     * The fencing token of the holder's acquisition; for the holder.
+     *
+     * @return the token
+     * @throws IllegalMonitorStateException when the calling thread does not hold the mutex
+     */
+    public long fencingToken() {
+        return protocol.fencingToken(record);
+    }
+
+    /**
+     * Makes an {@link MutexState#INCONSISTENT} or {@link MutexState#NOT_RECOVERABLE} mutex consistent again.
+     * It succeeds only when nobody holds the mutex; it takes and releases it through the robust protocol.
+     *
+     * @throws IllegalStateException when any thread holds the mutex, or the file is closed
+     */
+    public void reinitialize() {
+        open.ensureOpen();
+        protocol.reinitialize(record);
+    }
+
+    /**
+     * Reads the record without taking the mutex.
+     *
+     * @return the snapshot
+     */
+    public MutexSnapshot snapshot() {
+        open.ensureOpen();
+        return snapshot(record);
+    }
+
+    static MutexSnapshot snapshot(MutexRecord record) {
+        var memory = record.memory();
+        int base = record.offset();
+        int word = memory.getIntVolatile(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET);
+        return new MutexSnapshot(
+                record.kind(),
+                MutexState.decode(memory.getIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET)),
+                word,
+                word & FutexWord.TID_MASK,
+                memory.getIntVolatile(base + MutexRecordDescriptor.OWNER_PID_OFFSET),
+                FutexWord.hasWaiters(word),
+                FutexWord.ownerDied(word),
+                memory.getLongVolatile(base + MutexRecordDescriptor.FENCING_TOKEN_OFFSET),
+                memory.getLongVolatile(base + MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET));
+    }
+
+    MutexRecord record() {
+        return record;
+    }
+
+    @Override
+    public String toString() {
+        return "RobustMutex[" + name + ", " + record.kind() + "]";
+    }
+
+    /** The acquisition object handed to try-with-resources callers. */
+    private static final class HeldAcquisition implements Acquisition {
+        private final RobustMutex mutex;
+        private final Thread owner;
+        private final boolean ownerDied;
+        private final long fencingToken;
+        private boolean closed;
+
+        HeldAcquisition(RobustMutex mutex, Thread owner, boolean ownerDied, long fencingToken) {
+            this.mutex = mutex;
+            this.owner = owner;
+            this.ownerDied = ownerDied;
+            this.fencingToken = fencingToken;
+        }
+
+        @Override
+        public boolean ownerDied() {
+            return ownerDied;
+        }
+
+        @Override
+        public void markConsistent() {
+            checkOwner("markConsistent");
+            if (closed) {
+                throw new IllegalMonitorStateException("markConsistent after close: " + mutex);
+            }
+            mutex.markConsistent();
+        }
+
+        @Override
+        public long fencingToken() {
+            return fencingToken;
+        }
+
+        @Override
+        public RobustMutex mutex() {
+            return mutex;
+        }
+
+        @Override
+        public void close() {
+            checkOwner("close");
+            if (!closed) {
+                closed = true;
+                mutex.unlock();
+            }
+        }
+
+        private void checkOwner(String operation) {
+            if (Thread.currentThread() != owner) {
+                throw new IllegalMonitorStateException(operation + ": this acquisition of " + mutex
+                        + " belongs to thread " + owner.getName());
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Acquisition[" + mutex + ", token=" + fencingToken + (ownerDied ? ", owner died" : "") + "]";
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.robustmutex.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+/**
+ * Identities that decide whether TIDs in a shared file mean anything to this process: the boot id (a TID
+ * from another boot means nothing) and the PID namespace (a TID from another namespace is not ours;
+ * kernel-abi.md section 5).
+ */
+public final class HostIdentity {
+
+    private HostIdentity() {
+    }
+
+    /**
+     * The current boot id, from {@code /proc/sys/kernel/random/boot_id}.
+     *
+     * @return the boot id
+     * @throws IOException when it cannot be read
+     */
+    public static UUID bootId() throws IOException {
+        return UUID.fromString(Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim());
+    }
+
+    /**
+     * This process's PID namespace: the inode number of {@code /proc/self/ns/pid}.
+     *
+     * @return the namespace identity
+     * @throws IOException when it cannot be read
+     */
+    public static long pidNamespace() throws IOException {
+        return parseNamespaceLink(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString());
+    }
+
+    /**
+     * Parses a namespace link target such as {@code pid:[4026531836]}.
+     *
+     * @param link the link target
+     * @return the inode number
+     * @throws IOException when the text is not of that form
+     */
+    static long parseNamespaceLink(String link) throws IOException {
+        int open = link.indexOf('[');
+        int close = link.indexOf(']');
+        if (open < 0 || close <= open + 1) {
+            throw new IOException("unexpected namespace link: " + link);
+        }
+        try {
+            return Long.parseLong(link.substring(open + 1, close));
+        } catch (NumberFormatException e) {
+            throw new IOException("unexpected namespace link: " + link, e);
+        }
+    }
+}

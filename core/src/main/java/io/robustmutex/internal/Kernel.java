@@ -1,0 +1,114 @@
+package io.robustmutex.internal;
+
+import io.robustmutex.UnlockPath;
+
+/**
+ * The kernel as the lock protocol sees it: the futex operations, the vDSO try-unlock, and the calling
+ * thread's robust list (design.md section 6). Implemented by {@link LinuxKernel} over the real syscalls and
+ * by the reference model.
+ *
+ * <p>Every futex method returns what the kernel returns: a non-negative value, or {@code -errno}. Waits use
+ * shared futex keys, never {@code FUTEX_PRIVATE_FLAG}: the kernel's exit-time wake is shared (kernel-abi.md
+ * section 5).
+ */
+public interface Kernel {
+
+    /**
+     * The calling thread's robust-list state, registering a head for it on first use.
+     *
+     * @return the state
+     * @throws UnsupportedOperationException for a virtual thread, whose OS thread can change
+     */
+    RobustThread currentThread();
+
+    /**
+     * {@code FUTEX_WAIT}: sleep while the word equals {@code expected}.
+     *
+     * @param uaddr the word's address
+     * @param expected the value to sleep on
+     * @param timeoutNanos a relative timeout, or a negative value for none
+     * @return 0 when woken, {@code -EAGAIN} when the word differed, {@code -ETIMEDOUT}, {@code -EINTR}
+     */
+    int futexWait(long uaddr, int expected, long timeoutNanos);
+
+    /**
+     * {@code FUTEX_WAKE}.
+     *
+     * @param uaddr the word's address
+     * @param count how many waiters to wake
+     * @return the number woken
+     */
+    int futexWake(long uaddr, int count);
+
+    /**
+     * {@code FUTEX_LOCK_PI2} (or {@code FUTEX_LOCK_PI} where the kernel lacks it): acquire a PI futex in
+     * the kernel, blocking until {@code deadlineNanos}.
+     *
+     * @param uaddr the word's address
+     * @param deadlineNanos an absolute deadline on {@link #nanoTime()}, or {@link Long#MAX_VALUE} for none
+     * @return 0 when acquired, {@code -ETIMEDOUT}, {@code -EINTR}, {@code -EAGAIN}, {@code -EDEADLK},
+     *     {@code -ESRCH}
+     */
+    int futexLockPi(long uaddr, long deadlineNanos);
+
+    /**
+     * {@code FUTEX_TRYLOCK_PI}.
+     *
+     * @param uaddr the word's address
+     * @return 0 when acquired, {@code -EAGAIN} when held, {@code -EDEADLK}, {@code -ESRCH}
+     */
+    int futexTrylockPi(long uaddr);
+
+    /**
+     * {@code FUTEX_UNLOCK_PI}.
+     *
+     * @param uaddr the word's address
+     * @return 0, {@code -EPERM} when the caller does not own the word, {@code -EAGAIN} to retry
+     */
+    int futexUnlockPi(long uaddr);
+
+    /**
+     * {@code futex(uaddr, (pi ? FUTEX_UNLOCK_PI : FUTEX_WAKE) | FUTEX_ROBUST_UNLOCK, pi ? 0 : 1, NULL,
+     * pendingSlot, 0)}: release the word and clear the 8-byte pending slot in one syscall (Linux 7.2,
+     * kernel-abi.md section 4.1).
+     *
+     * @param uaddr the word's address
+     * @param pi whether the word is a PI futex
+     * @param pendingSlot the address of the thread's {@code list_op_pending}
+     * @return 0 or the number woken; {@code -EAGAIN} (PI) to retry; {@code -ENOSYS} before 7.2
+     */
+    int futexRobustUnlock(long uaddr, boolean pi, long pendingSlot);
+
+    /**
+     * The vDSO {@code __vdso_futex_robust_list64_try_unlock(lock, tid, pop)} (kernel-abi.md section 4.2).
+     *
+     * @param uaddr the word's address
+     * @param tid the caller's TID
+     * @param pendingSlot the address of the thread's {@code list_op_pending}
+     * @return the value observed in the word: {@code tid} when it was released and the slot cleared
+     * @throws UnsupportedOperationException when the kernel has no vDSO try-unlock
+     */
+    int vdsoTryUnlock(long uaddr, int tid, long pendingSlot);
+
+    /**
+     * The unlock path the protocol uses with this kernel.
+     *
+     * @return the path
+     */
+    UnlockPath unlockPath();
+
+    /**
+     * This process's id, written into records for diagnostics.
+     *
+     * @return the pid
+     */
+    int processId();
+
+    /**
+     * The clock deadlines are measured on ({@link System#nanoTime()} on the real kernel, which is
+     * CLOCK_MONOTONIC on Linux).
+     *
+     * @return the current time in nanoseconds
+     */
+    long nanoTime();
+}

@@ -1,0 +1,156 @@
+package io.robustmutex.internal;
+
+import io.robustmutex.MutexFileFormatException;
+import io.robustmutex.MutexKind;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.UUID;
+
+/**
+ * A validated mutex-file header ({@link MutexFileHeaderDescriptor}), and the checks that decide whether a
+ * file may be trusted. Validation only reads.
+ *
+ * @param recordCount the number of records
+ * @param kind the kind the records were created with
+ * @param bootId the boot id of the boot that last initialized the lock words
+ * @param pidNamespace the creator's PID namespace
+ * @param fileId the random id drawn at creation
+ * @param createdMillis the creation time
+ */
+public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long pidNamespace, long fileId,
+        long createdMillis) {
+
+    /**
+     * Builds the header bytes of a new file, without the magic (written last, separately).
+     *
+     * @return a 4096-byte little-endian buffer
+     */
+    public ByteBuffer encodeWithoutMagic() {
+        ByteBuffer header = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        header.putInt(MutexFileHeaderDescriptor.VERSION_OFFSET, MutexFileHeaderDescriptor.FORMAT_VERSION);
+        header.putInt(MutexFileHeaderDescriptor.HEADER_SIZE_OFFSET, MutexFileHeaderDescriptor.SIZE);
+        header.putInt(MutexFileHeaderDescriptor.RECORD_SIZE_OFFSET, MutexRecordDescriptor.SIZE);
+        header.putInt(MutexFileHeaderDescriptor.RECORD_COUNT_OFFSET, recordCount);
+        header.putInt(MutexFileHeaderDescriptor.KIND_OFFSET, MutexRecord.kindWord(kind));
+        putBootId(header, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, bootId);
+        header.putLong(MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET, pidNamespace);
+        header.putLong(MutexFileHeaderDescriptor.FILE_ID_OFFSET, fileId);
+        header.putLong(MutexFileHeaderDescriptor.CREATED_OFFSET, createdMillis);
+        return header;
+    }
+
+    /**
+     * Writes a boot id in its header layout.
+     *
+     * @param buffer a little-endian buffer
+     * @param at where the 16 bytes go in the buffer
+     * @param bootId the boot id
+     */
+    public static void putBootId(ByteBuffer buffer, int at, UUID bootId) {
+        buffer.putLong(at, bootId.getMostSignificantBits());
+        buffer.putLong(at + 8, bootId.getLeastSignificantBits());
+    }
+
+    /**
+     * Validates a header read from a file.
+     *
+     * @param path the file, for messages
+     * @param header the first 4096 bytes (or fewer when the file is shorter)
+     * @param fileSize the file's size
+     * @return the header
+     * @throws MutexFileFormatException naming the field and the value when the file is not a complete
+     *     mutex file of format version 1
+     */
+    public static MutexFileHeader validate(Path path, ByteBuffer header, long fileSize)
+            throws MutexFileFormatException {
+        ByteBuffer h = header.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (fileSize < MutexFileHeaderDescriptor.SIZE) {
+            throw new MutexFileFormatException(path, "size=" + fileSize + " is smaller than the "
+                    + MutexFileHeaderDescriptor.SIZE + "-byte mutex-file header (truncated, or not a mutex file)");
+        }
+        byte[] magic = new byte[MutexFileHeaderDescriptor.MAGIC.length];
+        h.get(MutexFileHeaderDescriptor.MAGIC_OFFSET, magic);
+        if (java.util.Arrays.equals(magic, new byte[magic.length])) {
+            throw new MutexFileFormatException(path, "magic is missing: the file was not completely initialized"
+                    + " (its creator may have died while creating it) or it is not a mutex file. It is never"
+                    + " trusted; delete it to have it created again");
+        }
+        if (!java.util.Arrays.equals(magic, MutexFileHeaderDescriptor.MAGIC)) {
+            throw new MutexFileFormatException(path, "magic=" + printable(magic)
+                    + " (expected \"RBSTMTX\\0\"): not a robust-mutex file");
+        }
+        int version = h.getInt(MutexFileHeaderDescriptor.VERSION_OFFSET);
+        if (version != MutexFileHeaderDescriptor.FORMAT_VERSION) {
+            throw new MutexFileFormatException(path, "format version=" + version + " (this library reads version "
+                    + MutexFileHeaderDescriptor.FORMAT_VERSION + ")");
+        }
+        int headerSize = h.getInt(MutexFileHeaderDescriptor.HEADER_SIZE_OFFSET);
+        if (headerSize != MutexFileHeaderDescriptor.SIZE) {
+            throw new MutexFileFormatException(path, "header size=" + headerSize + " (expected "
+                    + MutexFileHeaderDescriptor.SIZE + ")");
+        }
+        int recordSize = h.getInt(MutexFileHeaderDescriptor.RECORD_SIZE_OFFSET);
+        if (recordSize != MutexRecordDescriptor.SIZE) {
+            throw new MutexFileFormatException(path, "record size=" + recordSize + " (expected "
+                    + MutexRecordDescriptor.SIZE + ")");
+        }
+        int count = h.getInt(MutexFileHeaderDescriptor.RECORD_COUNT_OFFSET);
+        if (count <= 0 || count > MutexFileHeaderDescriptor.MAX_RECORDS) {
+            throw new MutexFileFormatException(path, "record count=" + count + " (expected 1.."
+                    + MutexFileHeaderDescriptor.MAX_RECORDS + ")");
+        }
+        long expectedSize = MutexFileHeaderDescriptor.fileSize(count);
+        if (fileSize != expectedSize) {
+            throw new MutexFileFormatException(path, "size=" + fileSize + ", but " + count + " records need "
+                    + expectedSize + " bytes (" + (fileSize < expectedSize ? "truncated" : "trailing bytes") + ")");
+        }
+        int kindWord = h.getInt(MutexFileHeaderDescriptor.KIND_OFFSET);
+        MutexKind kind = MutexRecord.decodeKind(kindWord);
+        if (kind == null) {
+            throw new MutexFileFormatException(path, String.format("header kind=0x%08x is not PI or NORMAL", kindWord));
+        }
+        UUID bootId = new UUID(h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET),
+                h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET + 8));
+        return new MutexFileHeader(count, kind, bootId,
+                h.getLong(MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET),
+                h.getLong(MutexFileHeaderDescriptor.FILE_ID_OFFSET),
+                h.getLong(MutexFileHeaderDescriptor.CREATED_OFFSET));
+    }
+
+    /**
+     * Validates every record's kind and state words, reading only.
+     *
+     * @param path the file, for messages
+     * @param memory the mapped file
+     * @throws MutexFileFormatException naming the record, the field and the value
+     */
+    public void validateRecords(Path path, AtomicMemory memory) throws MutexFileFormatException {
+        for (int i = 0; i < recordCount; i++) {
+            int offset = MutexFileHeaderDescriptor.recordOffset(i);
+            int kindWord = memory.getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET);
+            if (MutexRecord.decodeKind(kindWord) == null) {
+                throw new MutexFileFormatException(path, String.format("record %d (offset %d): kind word=0x%08x is"
+                        + " not that of an initialized PI or NORMAL record (half-initialized or corrupt file)",
+                        i, offset, kindWord));
+            }
+            int state = memory.getIntVolatile(offset + MutexRecordDescriptor.STATE_OFFSET);
+            if (state < MutexRecordDescriptor.STATE_CONSISTENT || state > MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+                throw new MutexFileFormatException(path, "record " + i + " (offset " + offset + "): state=" + state
+                        + " (expected 0, 1 or 2)");
+            }
+        }
+    }
+
+    private static String printable(byte[] bytes) {
+        StringBuilder text = new StringBuilder("\"");
+        for (byte b : bytes) {
+            if (b >= 0x20 && b < 0x7f) {
+                text.append((char) b);
+            } else {
+                text.append(String.format("\\x%02x", b & 0xff));
+            }
+        }
+        return text.append('"').toString();
+    }
+}

@@ -1,0 +1,162 @@
+package io.robustmutex.internal;
+
+import io.robustmutex.MutexKind;
+
+/**
+ * One mutex record (a {@link MutexRecordDescriptor} layout) at an offset of some memory, with the
+ * addresses and offsets the protocol needs precomputed.
+ */
+public final class MutexRecord {
+
+    final AtomicMemory memory;
+    final int offset;
+    final int wordOffset;
+    final int stateOffset;
+    final int tokenOffset;
+    final int prevOffset;
+    final int nextOffset;
+    final int pidOffset;
+    final int diedCountOffset;
+    final int kindOffset;
+    /** The futex word's address, passed to the kernel. */
+    final long wordAddress;
+    /** The address of the record's {@code next} field: what robust lists point to. */
+    final long entryAddress;
+    /** {@link #entryAddress} with bit 0 set for a PI mutex: the value put in lists and in list_op_pending. */
+    final long entryPointer;
+    final boolean pi;
+    final MutexKind kind;
+
+    /**
+     * Binds to an initialized record.
+     *
+     * @param memory the memory holding the record
+     * @param offset the record's offset, 64-aligned
+     * @param kind the kind stored in the record
+     */
+    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind) {
+        MutexRecordDescriptor.checkOffset(offset, memory.size());
+        this.memory = memory;
+        this.offset = offset;
+        this.kind = kind;
+        this.pi = kind == MutexKind.PI;
+        this.wordOffset = offset + MutexRecordDescriptor.FUTEX_WORD_OFFSET;
+        this.stateOffset = offset + MutexRecordDescriptor.STATE_OFFSET;
+        this.tokenOffset = offset + MutexRecordDescriptor.FENCING_TOKEN_OFFSET;
+        this.prevOffset = offset + MutexRecordDescriptor.LIST_PREV_OFFSET;
+        this.nextOffset = offset + MutexRecordDescriptor.LIST_NEXT_OFFSET;
+        this.pidOffset = offset + MutexRecordDescriptor.OWNER_PID_OFFSET;
+        this.diedCountOffset = offset + MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET;
+        this.kindOffset = offset + MutexRecordDescriptor.KIND_OFFSET;
+        this.wordAddress = memory.address() + wordOffset;
+        this.entryAddress = memory.address() + nextOffset;
+        this.entryPointer = pi ? entryAddress | RobustListHeadDescriptor.PI_BIT : entryAddress;
+    }
+
+    /**
+     * Writes a fresh record: free word, consistent, token 0, no links, the kind with the initialized flag
+     * written last.
+     *
+     * @param memory the memory
+     * @param offset the record's offset, 64-aligned
+     * @param kind the kind
+     */
+    public static void initialize(AtomicMemory memory, int offset, MutexKind kind) {
+        MutexRecordDescriptor.checkOffset(offset, memory.size());
+        for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
+            if (field != MutexRecordDescriptor.KIND_OFFSET) {
+                memory.putLongPlain(offset + field, 0);
+            }
+        }
+        memory.putIntPlain(offset + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);
+        memory.putIntRelease(offset + MutexRecordDescriptor.KIND_OFFSET, kindWord(kind));
+    }
+
+    /**
+     * The kind word of an initialized record of this kind.
+     *
+     * @param kind the kind
+     * @return the word
+     */
+    public static int kindWord(MutexKind kind) {
+        return MutexRecordDescriptor.FLAG_INITIALIZED
+                | (kind == MutexKind.PI ? MutexRecordDescriptor.KIND_PI : MutexRecordDescriptor.KIND_NORMAL);
+    }
+
+    /**
+     * Decodes a kind word.
+     *
+     * @param kindWord the record's kind word
+     * @return the kind, or null when the word is not that of an initialized record
+     */
+    public static MutexKind decodeKind(int kindWord) {
+        if ((kindWord & ~(MutexRecordDescriptor.FLAG_INITIALIZED | MutexRecordDescriptor.KIND_MASK)) != 0
+                || (kindWord & MutexRecordDescriptor.FLAG_INITIALIZED) == 0) {
+            return null;
+        }
+        return switch (kindWord & MutexRecordDescriptor.KIND_MASK) {
+            case MutexRecordDescriptor.KIND_PI -> MutexKind.PI;
+            case MutexRecordDescriptor.KIND_NORMAL -> MutexKind.NORMAL;
+            default -> null;
+        };
+    }
+
+    /**
+     * The memory holding the record.
+     *
+     * @return the memory
+     */
+    public AtomicMemory memory() {
+        return memory;
+    }
+
+    /**
+     * The record's offset in its memory.
+     *
+     * @return the offset
+     */
+    public int offset() {
+        return offset;
+    }
+
+    /**
+     * The record's kind.
+     *
+     * @return the kind
+     */
+    public MutexKind kind() {
+        return kind;
+    }
+
+    /**
+     * The futex word's address.
+     *
+     * @return the address
+     */
+    public long wordAddress() {
+        return wordAddress;
+    }
+
+    /**
+     * The address robust lists use for this record (its {@code next} field), without the PI bit.
+     *
+     * @return the entry address
+     */
+    public long entryAddress() {
+        return entryAddress;
+    }
+
+    /**
+     * The current futex word (volatile read).
+     *
+     * @return the word
+     */
+    public int word() {
+        return memory.getIntVolatile(wordOffset);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("%s mutex at 0x%x", kind, wordAddress);
+    }
+}

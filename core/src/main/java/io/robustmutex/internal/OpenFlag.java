@@ -1,0 +1,54 @@
+package io.robustmutex.internal;
+
+/**
+ * Whether a handle (a mutex file, a shared-memory region, a model) is still open. Closing never unmaps:
+ * memory stays mapped for as long as anything references it (design.md section 5).
+ */
+public final class OpenFlag {
+
+    private final String name;
+    private volatile boolean closed;
+
+    /**
+     * Creates an open flag.
+     *
+     * @param name the handle's name for messages, e.g. the file path
+     */
+    public OpenFlag(String name) {
+        this.name = name;
+    }
+
+    /**
+     * Throws when closed.
+     *
+     * @throws IllegalStateException naming the handle
+     */
+    public void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    /**
+     * Whether closed.
+     *
+     * @return true after {@link #close()}
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Marks the handle closed. */
+    public void close() {
+        closed = true;
+    }
+
+    /**
+     * The handle's name.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+}

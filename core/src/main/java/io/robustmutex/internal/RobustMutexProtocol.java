@@ -1,0 +1,554 @@
+package io.robustmutex.internal;
+
+import io.robustmutex.MutexNotRecoverableException;
+import io.robustmutex.UnlockPath;
+import java.lang.ref.Reference;
+
+/**
+ * The robust lock protocol: how a thread takes and releases a mutex record so that the kernel can release
+ * it, and flag its death, whenever the thread dies.
+ *
+ * <h2>Overview</h2>
+ *
+ * <p>Each thread has a robust list head registered with {@code set_robust_list} ({@link RobustThread}).
+ * When the thread exits, for any reason, the kernel walks the list from the head, then handles the entry in
+ * the head's {@code list_op_pending} slot, and for every word whose TID is the dying thread's it stores
+ * {@code OWNER_DIED | (word & WAITERS)} and wakes a waiter (kernel-abi.md section 3). A record is on the
+ * list while it is held; {@code list_op_pending} covers the moments when the record is being acquired or
+ * released and is not (or not yet, or no longer) on the list. The rules of kernel-abi.md section 5 follow;
+ * each step below names the death it survives.
+ *
+ * <h3>Lock</h3>
+ * <ol>
+ * <li><b>pending = entry</b> (with the PI bit for a PI mutex), before the word is touched. A death from
+ *     here on finds the record through the pending slot: if the word already carries our TID, it is
+ *     released with OWNER_DIED; if it does not, nothing happens (or, for a non-PI word whose TID is 0, one
+ *     waiter is woken, which is harmless).</li>
+ * <li><b>CAS word 0 &rarr; tid.</b> On failure: a NORMAL mutex sets {@code WAITERS} and sleeps in
+ *     {@code FUTEX_WAIT}, re-acquiring with {@code tid | WAITERS} (other waiters may remain); a PI mutex
+ *     calls {@code FUTEX_LOCK_PI2}, which also takes over a word holding only OWNER_DIED. A free word is
+ *     one whose TID bits are 0; its OWNER_DIED bit is kept by the acquiring CAS (the kernel keeps it too)
+ *     so that the news of the death survives until it is recorded in the state field.</li>
+ * <li><b>Owner died?</b> If the word has OWNER_DIED: state = INCONSISTENT (unless already NOT_RECOVERABLE),
+ *     owner-died count + 1, then clear the bit with a CAS loop (waiters may be setting WAITERS). A death
+ *     between these steps leaves OWNER_DIED or the INCONSISTENT state for the next owner; a death is
+ *     reported once, or folded into the next death's report, never lost.</li>
+ * <li><b>Link</b> the entry at the front of the list: entry.next = old first, entry.prev = head,
+ *     old first.prev = entry, then head.next = entry with a release store, so the kernel never sees a
+ *     half-linked entry.</li>
+ * <li><b>pending = 0.</b> The record is on the list now. (A death between 4 and 5 finds the record both on
+ *     the list and pending; the kernel skips the pending entry during the walk and handles it once.)</li>
+ * <li>If the state is NOT_RECOVERABLE, release at once and throw {@link MutexNotRecoverableException}.
+ *     Otherwise bump the fencing token and write the owner pid.</li>
+ * </ol>
+ *
+ * <h3>Unlock</h3>
+ * <ol>
+ * <li>Check the caller holds it (else {@link IllegalMonitorStateException}); a re-entrant hold just
+ *     decrements. If the state is INCONSISTENT, make it NOT_RECOVERABLE: the holder did not repair.</li>
+ * <li><b>pending = entry</b>, then <b>unlink</b> (predecessor.next = entry.next with a release store). A
+ *     death here finds the record through the pending slot with our TID in the word: released, flagged.</li>
+ * <li><b>Release</b> by the path chosen for this kernel ({@link UnlockPath}):
+ *   <ul>
+ *   <li>VDSO: {@code __vdso_futex_robust_list64_try_unlock(word, tid, &pending)} swaps tid &rarr; 0 and
+ *       clears pending; a death between the two stores is fixed up by the kernel (kernel-abi.md 4.3). If
+ *       the word was not exactly our TID (WAITERS set), nothing changed: fall through to SYSCALL.</li>
+ *   <li>SYSCALL: {@code futex(word, FUTEX_UNLOCK_PI | FUTEX_ROBUST_UNLOCK, ..., &pending)} (PI) or
+ *       {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} waking one (NORMAL): release and clear in one syscall
+ *       (4.1).</li>
+ *   <li>CLASSIC: PI: CAS tid &rarr; 0, else {@code FUTEX_UNLOCK_PI}; NORMAL: exchange the word with 0 and,
+ *       if WAITERS was set, {@code FUTEX_WAKE} one; then pending = 0. A death between the release and the
+ *       clear leaves a stale pending entry that the kernel reads at exit: harmless while the memory is
+ *       still mapped (the TID no longer matches; a NORMAL word with TID 0 gets one wake, which covers a
+ *       release whose wake was lost), and harmless for library-managed memory because a mapping is never
+ *       released while a thread may name it (design.md section 5). This is the unmap race of section 4.</li>
+ *   </ul></li>
+ * </ol>
+ *
+ * <p>Memory ordering: pending and list pointers are written with release stores, so that no earlier store
+ * of the protocol can be reordered after them; the word is accessed with volatile reads and atomic
+ * operations. The kernel observes a dying thread's memory in its own program order, so no stronger fence
+ * is needed. {@link Reference#reachabilityFence} keeps the record's memory reachable until the release is
+ * complete.
+ *
+ * <p>Every step is one memory access or one kernel call, made through {@link AtomicMemory} and
+ * {@link Kernel}; the reference model implements both and can kill a thread before any of them.
+ */
+public final class RobustMutexProtocol {
+
+    /** Deadline meaning "wait as long as it takes". */
+    public static final long WAIT_FOREVER = Long.MAX_VALUE;
+    /** Deadline meaning "do not wait". */
+    public static final long NO_WAIT = Long.MIN_VALUE;
+
+    /** Result: acquired; the previous owner released it normally. */
+    public static final int ACQUIRED = 0;
+    /** Result: acquired; the previous owner died holding it (state is now INCONSISTENT). */
+    public static final int ACQUIRED_OWNER_DIED = 1;
+    /** Result: already held by the calling thread; the hold count went up. */
+    public static final int REENTERED = 2;
+    /** Result: not acquired before the deadline. */
+    public static final int TIMED_OUT = 3;
+
+    private static final int PENDING = RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
+    private static final int LIST_NEXT = RobustListHeadDescriptor.LIST_NEXT_OFFSET;
+    private static final System.Logger LOG = System.getLogger(RobustMutexProtocol.class.getName());
+
+    private final Kernel kernel;
+    private final UnlockPath unlockPath;
+    private final long interruptSliceNanos;
+    private final int pid;
+
+    /**
+     * Binds the protocol to a kernel.
+     *
+     * @param kernel the kernel (real or model)
+     * @param interruptSliceNanos how long an interruptible wait stays in the kernel before checking for
+     *     interruption (a thread blocked in a futex syscall is not woken by {@link Thread#interrupt()})
+     */
+    public RobustMutexProtocol(Kernel kernel, long interruptSliceNanos) {
+        if (interruptSliceNanos <= 0) {
+            throw new IllegalArgumentException("interruptSliceNanos=" + interruptSliceNanos + " (must be > 0)");
+        }
+        this.kernel = kernel;
+        this.unlockPath = kernel.unlockPath();
+        this.interruptSliceNanos = interruptSliceNanos;
+        this.pid = kernel.processId();
+    }
+
+    /**
+     * The kernel this protocol talks to.
+     *
+     * @return the kernel
+     */
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    /**
+     * The unlock path in use.
+     *
+     * @return the path
+     */
+    public UnlockPath unlockPath() {
+        return unlockPath;
+    }
+
+    /**
+     * The interruption slice.
+     *
+     * @return nanoseconds
+     */
+    public long interruptSliceNanos() {
+        return interruptSliceNanos;
+    }
+
+    /**
+     * Acquires a record.
+     *
+     * @param record the record
+     * @param deadline {@link #WAIT_FOREVER}, {@link #NO_WAIT}, or an absolute deadline on the kernel's clock
+     * @param interruptible whether to wait in slices and throw when the thread is interrupted
+     * @return {@link #ACQUIRED}, {@link #ACQUIRED_OWNER_DIED}, {@link #REENTERED} or {@link #TIMED_OUT}
+     * @throws InterruptedException when interruptible and the thread is interrupted before acquiring
+     * @throws MutexNotRecoverableException when the mutex is not recoverable
+     */
+    public int lock(MutexRecord record, long deadline, boolean interruptible) throws InterruptedException {
+        return lock(record, deadline, interruptible, false);
+    }
+
+    private int lock(MutexRecord record, long deadline, boolean interruptible, boolean reinitializing)
+            throws InterruptedException {
+        RobustThread thread = kernel.currentThread();
+        int index = thread.indexOf(record.wordAddress);
+        if (index >= 0) {
+            RobustThread.Held held = thread.held(index);
+            if (held.holds == Integer.MAX_VALUE) {
+                throw new IllegalStateException("maximum hold count exceeded on " + record);
+            }
+            held.holds++;
+            return REENTERED;
+        }
+        if (interruptible && Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        AtomicMemory head = thread.head;
+        int pending = thread.headOffset + PENDING;
+        AtomicMemory memory = record.memory;
+        int tid = thread.tid;
+
+        head.putLongRelease(pending, record.entryPointer);
+        if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, tid)) {
+            boolean acquired;
+            try {
+                acquired = record.pi
+                        ? lockPiSlow(record, tid, deadline, interruptible)
+                        : lockNormalSlow(record, tid, deadline, interruptible);
+            } catch (InterruptedException | RuntimeException e) {
+                head.putLongRelease(pending, 0);
+                throw e;
+            }
+            if (!acquired) {
+                head.putLongRelease(pending, 0);
+                return TIMED_OUT;
+            }
+        }
+
+        boolean ownerDied = false;
+        int word = memory.getIntVolatile(record.wordOffset);
+        if ((word & FutexWord.OWNER_DIED) != 0) {
+            ownerDied = true;
+            if (memory.getIntPlain(record.stateOffset) != MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+                memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_INCONSISTENT);
+            }
+            memory.putLongRelease(record.diedCountOffset, memory.getLongPlain(record.diedCountOffset) + 1);
+            // Waiters may be setting WAITERS concurrently, so the bit is cleared with a CAS loop.
+            while (!memory.compareAndSetInt(record.wordOffset, word, word & ~FutexWord.OWNER_DIED)) {
+                word = memory.getIntVolatile(record.wordOffset);
+            }
+        }
+
+        link(thread, record);
+        head.putLongRelease(pending, 0);
+        thread.push(record);
+
+        if (!reinitializing
+                && memory.getIntVolatile(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+            unlock(record);
+            throw new MutexNotRecoverableException(record + " is not recoverable: an owner died and the next"
+                    + " holder released it without marking it consistent; reinitialize it when nobody holds it");
+        }
+        memory.putLongRelease(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
+        memory.putIntRelease(record.pidOffset, pid);
+        return ownerDied ? ACQUIRED_OWNER_DIED : ACQUIRED;
+    }
+
+    /**
+     * NORMAL contended path: mark the word contended and sleep on it until it is free, then take it with
+     * {@code tid | WAITERS} because other sleepers may remain.
+     */
+    private boolean lockNormalSlow(MutexRecord record, int tid, long deadline, boolean interruptible)
+            throws InterruptedException {
+        AtomicMemory memory = record.memory;
+        int assumeWaiters = 0;
+        while (true) {
+            int word = memory.getIntVolatile(record.wordOffset);
+            if ((word & FutexWord.TID_MASK) == 0) {
+                int update = tid | (word & (FutexWord.WAITERS | FutexWord.OWNER_DIED)) | assumeWaiters;
+                if (memory.compareAndSetInt(record.wordOffset, word, update)) {
+                    return true;
+                }
+                continue;
+            }
+            if (deadline == NO_WAIT) {
+                return false;
+            }
+            if ((word & FutexWord.WAITERS) == 0) {
+                if (!memory.compareAndSetInt(record.wordOffset, word, word | FutexWord.WAITERS)) {
+                    continue;
+                }
+                word |= FutexWord.WAITERS;
+            }
+            // Once we have slept, others may be sleeping too: whoever takes the word must keep WAITERS.
+            assumeWaiters = FutexWord.WAITERS;
+            long timeout = -1;
+            if (deadline != WAIT_FOREVER || interruptible) {
+                long remaining = deadline == WAIT_FOREVER ? Long.MAX_VALUE : deadline - kernel.nanoTime();
+                if (remaining <= 0) {
+                    return false;
+                }
+                timeout = interruptible ? Math.min(remaining, interruptSliceNanos) : remaining;
+            }
+            int result = kernel.futexWait(record.wordAddress, word, timeout);
+            if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
+                throw Errno.exception("futex(FUTEX_WAIT)", -result);
+            }
+            if (interruptible && Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+    }
+
+    /**
+     * PI contended path: the kernel queues us by priority, takes over a word holding only OWNER_DIED, and
+     * hands the lock over on the owner's {@code FUTEX_UNLOCK_PI}.
+     */
+    private boolean lockPiSlow(MutexRecord record, int tid, long deadline, boolean interruptible)
+            throws InterruptedException {
+        AtomicMemory memory = record.memory;
+        while (true) {
+            int result;
+            if (deadline == NO_WAIT) {
+                int word = memory.getIntVolatile(record.wordOffset);
+                if ((word & FutexWord.TID_MASK) != 0) {
+                    return false;
+                }
+                result = kernel.futexTrylockPi(record.wordAddress);
+                if (result == -Errno.EAGAIN) {
+                    return false;
+                }
+            } else {
+                long kernelDeadline = deadline;
+                if (interruptible) {
+                    long sliceEnd = kernel.nanoTime() + interruptSliceNanos;
+                    if (deadline == WAIT_FOREVER || sliceEnd - deadline < 0) {
+                        kernelDeadline = sliceEnd;
+                    }
+                }
+                result = kernel.futexLockPi(record.wordAddress, kernelDeadline);
+            }
+            if (result == 0) {
+                return true;
+            }
+            if (result == -Errno.ETIMEDOUT) {
+                if (deadline != WAIT_FOREVER && kernel.nanoTime() - deadline >= 0) {
+                    return false;
+                }
+            } else if (result == -Errno.ESRCH) {
+                if (takeOverVanishedOwner(record, tid)) {
+                    return true;
+                }
+            } else if (result == -Errno.EDEADLK) {
+                throw new IllegalStateException("the kernel reports that this thread (tid " + tid + ") already owns "
+                        + record + ", word " + FutexWord.describe(record.word())
+                        + ": the word was written by something other than this library");
+            } else if (result != -Errno.EINTR && result != -Errno.EAGAIN) {
+                throw Errno.exception(deadline == NO_WAIT ? "futex(FUTEX_TRYLOCK_PI)" : "futex(FUTEX_LOCK_PI2)",
+                        -result);
+            }
+            if (interruptible && Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+    }
+
+    /**
+     * {@code ESRCH} from the PI lock: the word names a TID that does not exist, and the kernel did not flag
+     * its death (an owner that held the word without a robust list entry). Nobody can ever release it, so
+     * take it, flagged as an owner death.
+     */
+    private boolean takeOverVanishedOwner(MutexRecord record, int tid) {
+        int word = record.memory.getIntVolatile(record.wordOffset);
+        if ((word & FutexWord.TID_MASK) == 0) {
+            return false;
+        }
+        if (record.memory.compareAndSetInt(record.wordOffset, word, tid | FutexWord.OWNER_DIED)) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: owner tid {1} no longer exists and left no robust-list"
+                    + " entry; taken over as an owner death", record, word & FutexWord.TID_MASK);
+            return true;
+        }
+        return false;
+    }
+
+    /** Links a just-acquired record at the front of the thread's robust list. */
+    private static void link(RobustThread thread, MutexRecord record) {
+        AtomicMemory memory = record.memory;
+        int count = thread.count();
+        long first = count == 0 ? thread.headAddress : thread.held(count - 1).record.entryPointer;
+        memory.putLongPlain(record.nextOffset, first);
+        memory.putLongPlain(record.prevOffset, thread.headAddress);
+        if (count > 0) {
+            MutexRecord old = thread.held(count - 1).record;
+            old.memory.putLongPlain(old.prevOffset, record.entryAddress);
+        }
+        thread.head.putLongRelease(thread.headOffset + LIST_NEXT, record.entryPointer);
+    }
+
+    /** Unlinks held entry {@code index} from the thread's robust list. */
+    private static void unlink(RobustThread thread, int index) {
+        int count = thread.count();
+        long next = index == 0 ? thread.headAddress : thread.held(index - 1).record.entryPointer;
+        long predecessor;
+        if (index == count - 1) {
+            thread.head.putLongRelease(thread.headOffset + LIST_NEXT, next);
+            predecessor = thread.headAddress;
+        } else {
+            MutexRecord pred = thread.held(index + 1).record;
+            pred.memory.putLongRelease(pred.nextOffset, next);
+            predecessor = pred.entryAddress;
+        }
+        if (index > 0) {
+            MutexRecord succ = thread.held(index - 1).record;
+            succ.memory.putLongPlain(succ.prevOffset, predecessor);
+        }
+    }
+
+    /**
+     * Releases a record held by the calling thread.
+     *
+     * @param record the record
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    public void unlock(MutexRecord record) {
+        RobustThread thread = kernel.currentThread();
+        int index = thread.indexOf(record.wordAddress);
+        if (index < 0) {
+            throw new IllegalMonitorStateException(record + " is not held by the current thread (tid "
+                    + thread.tid + "); word " + FutexWord.describe(record.word()));
+        }
+        RobustThread.Held held = thread.held(index);
+        if (held.holds > 1) {
+            held.holds--;
+            return;
+        }
+        AtomicMemory memory = record.memory;
+        if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
+        }
+        memory.putIntRelease(record.pidOffset, 0);
+        int pending = thread.headOffset + PENDING;
+        thread.head.putLongRelease(pending, record.entryPointer);
+        unlink(thread, index);
+        thread.remove(index);
+        release(thread, record, pending);
+        Reference.reachabilityFence(memory);
+    }
+
+    private void release(RobustThread thread, MutexRecord record, int pending) {
+        int tid = thread.tid;
+        switch (unlockPath) {
+            case VDSO -> {
+                if (kernel.vdsoTryUnlock(record.wordAddress, tid, thread.pendingAddress) != tid) {
+                    robustUnlockSyscall(thread, record);
+                }
+            }
+            case SYSCALL -> robustUnlockSyscall(thread, record);
+            case CLASSIC -> {
+                AtomicMemory memory = record.memory;
+                if (record.pi) {
+                    if (!memory.compareAndSetInt(record.wordOffset, tid, FutexWord.FREE)) {
+                        unlockPiInKernel(record);
+                    }
+                } else if ((memory.getAndSetInt(record.wordOffset, FutexWord.FREE) & FutexWord.WAITERS) != 0) {
+                    kernel.futexWake(record.wordAddress, 1);
+                }
+                thread.head.putLongRelease(pending, 0);
+            }
+            default -> throw new AssertionError(unlockPath);
+        }
+    }
+
+    private void robustUnlockSyscall(RobustThread thread, MutexRecord record) {
+        while (true) {
+            int result = kernel.futexRobustUnlock(record.wordAddress, record.pi, thread.pendingAddress);
+            if (result >= 0) {
+                return;
+            }
+            if (result != -Errno.EAGAIN && result != -Errno.EINTR) {
+                throw Errno.exception("futex(" + FutexOp.name((record.pi ? FutexOp.FUTEX_UNLOCK_PI
+                        : FutexOp.FUTEX_WAKE) | FutexOp.FUTEX_ROBUST_UNLOCK) + ")", -result);
+            }
+        }
+    }
+
+    private void unlockPiInKernel(MutexRecord record) {
+        while (true) {
+            int result = kernel.futexUnlockPi(record.wordAddress);
+            if (result == 0) {
+                return;
+            }
+            if (result != -Errno.EAGAIN && result != -Errno.EINTR) {
+                throw Errno.exception("futex(FUTEX_UNLOCK_PI)", -result);
+            }
+        }
+    }
+
+    /**
+     * Whether the calling thread holds a record.
+     *
+     * @param record the record
+     * @return true when held (at least once)
+     */
+    public boolean isHeldByCurrentThread(MutexRecord record) {
+        return kernel.currentThread().indexOf(record.wordAddress) >= 0;
+    }
+
+    /**
+     * The calling thread's hold count on a record.
+     *
+     * @param record the record
+     * @return 0 when not held
+     */
+    public int holdCount(MutexRecord record) {
+        RobustThread thread = kernel.currentThread();
+        int index = thread.indexOf(record.wordAddress);
+        return index < 0 ? 0 : thread.held(index).holds;
+    }
+
+    /**
+     * Marks the protected data repaired after an owner died: state INCONSISTENT becomes CONSISTENT.
+     *
+     * @param record a record held by the calling thread
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    public void markConsistent(MutexRecord record) {
+        requireHeld(record, "markConsistent");
+        if (record.memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
+        }
+    }
+
+    /**
+     * Whether a held record is consistent.
+     *
+     * @param record a record held by the calling thread
+     * @return true unless an owner died and the data was not marked consistent since
+     */
+    public boolean isConsistent(MutexRecord record) {
+        requireHeld(record, "isConsistent");
+        return record.memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_CONSISTENT;
+    }
+
+    /**
+     * The fencing token of a held record: the number of acquisitions so far, including this one.
+     *
+     * @param record a record held by the calling thread
+     * @return the token
+     */
+    public long fencingToken(MutexRecord record) {
+        requireHeld(record, "fencingToken");
+        return record.memory.getLongPlain(record.tokenOffset);
+    }
+
+    /**
+     * The fencing token of a record the caller has just acquired, without checking that it holds it.
+     *
+     * @param record a record held by the calling thread
+     * @return the token
+     */
+    public long tokenOfHeld(MutexRecord record) {
+        return record.memory.getLongPlain(record.tokenOffset);
+    }
+
+    /**
+     * Makes a not-recoverable (or inconsistent) mutex consistent again, taking and releasing it through the
+     * protocol so that a death on the way is still handled.
+     *
+     * @param record the record
+     * @throws IllegalStateException when any thread holds it, including the calling one
+     */
+    public void reinitialize(MutexRecord record) {
+        if (isHeldByCurrentThread(record)) {
+            throw new IllegalStateException(record + " is held by the current thread; unlock it before reinitializing");
+        }
+        int result;
+        try {
+            result = lock(record, NO_WAIT, false, true);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a non-waiting, non-interruptible lock cannot be interrupted", e);
+        }
+        if (result == TIMED_OUT) {
+            throw new IllegalStateException(record + " is held (word " + FutexWord.describe(record.word())
+                    + "); reinitialize only when nobody holds it");
+        }
+        record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
+        unlock(record);
+    }
+
+    private void requireHeld(MutexRecord record, String operation) {
+        if (!isHeldByCurrentThread(record)) {
+            throw new IllegalMonitorStateException(operation + ": " + record
+                    + " is not held by the current thread");
+        }
+    }
+}

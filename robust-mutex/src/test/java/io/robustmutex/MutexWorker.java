@@ -1,0 +1,93 @@
+package io.robustmutex;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The child-JVM side of the cross-process tests. Prints one line per event so the parent can wait for it.
+ *
+ * <ul>
+ * <li>{@code increment REGION KIND N}: N times, under the mutex at offset 0 of a {@link SharedMemory} region,
+ *     read the counter at offset 64, check nobody else is inside (offset 72), add one; print {@code DONE}.</li>
+ * <li>{@code hold FILE INDEX}: acquire mutex INDEX of a {@link MutexFile}, print
+ *     {@code HELD token=T ownerDied=B}, then hang until killed.</li>
+ * <li>{@code wait FILE INDEX}: print {@code WAITING}, acquire, print {@code ACQUIRED token=T ownerDied=B},
+ *     then hang until killed.</li>
+ * <li>{@code open FILE COUNT KIND}: open (creating) the file, print {@code OPENED count=C}, exit.</li>
+ * </ul>
+ */
+public final class MutexWorker {
+
+    /** Offset of the shared counter in an increment region. */
+    static final int COUNTER = 64;
+    /** Offset of the "inside the critical section" marker in an increment region. */
+    static final int INSIDE = 72;
+
+    private MutexWorker() {
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args the command and its arguments
+     * @throws Exception on failure, which exits non-zero
+     */
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "increment" -> increment(Path.of(args[1]), MutexKind.valueOf(args[2]), Integer.parseInt(args[3]));
+            case "hold" -> hold(Path.of(args[1]), Integer.parseInt(args[2]));
+            case "wait" -> waitFor(Path.of(args[1]), Integer.parseInt(args[2]));
+            case "open" -> {
+                try (MutexFile file = MutexFile.open(Path.of(args[1]), Integer.parseInt(args[2]),
+                        MutexKind.valueOf(args[3]))) {
+                    System.out.println("OPENED count=" + file.mutexCount());
+                }
+            }
+            default -> throw new IllegalArgumentException("unknown command " + args[0]);
+        }
+    }
+
+    static void increment(Path path, MutexKind kind, int iterations) throws Exception {
+        try (SharedMemory region = SharedMemory.map(path, 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            ByteBuffer data = region.buffer();
+            long me = ProcessHandle.current().pid();
+            System.out.println("READY");
+            for (int i = 0; i < iterations; i++) {
+                try (Acquisition held = mutex.acquire()) {
+                    if (held.ownerDied()) {
+                        held.markConsistent();
+                    }
+                    long inside = data.getLong(INSIDE);
+                    if (inside != 0) {
+                        throw new AssertionError("process " + inside + " is inside the critical section too");
+                    }
+                    data.putLong(INSIDE, me);
+                    data.putLong(COUNTER, data.getLong(COUNTER) + 1);
+                    data.putLong(INSIDE, 0);
+                }
+            }
+        }
+        System.out.println("DONE");
+    }
+
+    static void hold(Path path, int index) throws Exception {
+        MutexFile file = MutexFile.openExisting(path);
+        Acquisition held = file.mutex(index).acquire();
+        System.out.println("HELD token=" + held.fencingToken() + " ownerDied=" + held.ownerDied());
+        new CountDownLatch(1).await();
+    }
+
+    static void waitFor(Path path, int index) throws Exception {
+        MutexFile file = MutexFile.openExisting(path);
+        RobustMutex mutex = file.mutex(index);
+        System.out.println("WAITING");
+        Optional<Acquisition> held = mutex.tryAcquire(Duration.ofMinutes(5));
+        Acquisition acquisition = held.orElseThrow();
+        System.out.println("ACQUIRED token=" + acquisition.fencingToken() + " ownerDied=" + acquisition.ownerDied());
+        new CountDownLatch(1).await();
+    }
+}
