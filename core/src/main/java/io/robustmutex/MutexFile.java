@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Objects;
@@ -147,7 +148,7 @@ public final class MutexFile implements AutoCloseable {
             try (FileChannel channel = MappedFiles.open(path, requestedCount > 0, access)) {
                 FileLock headerLock = channel.lock(0, MutexFileHeaderDescriptor.SIZE, false);
                 try {
-                    return openLocked(path, channel, requestedCount, kind, bootId, pidNamespace, protocol);
+                    return openLocked(path, channel, requestedCount, kind, access, bootId, pidNamespace, protocol);
                 } finally {
                     headerLock.release();
                 }
@@ -157,7 +158,7 @@ public final class MutexFile implements AutoCloseable {
 
     /** Creates or validates the file and maps it; called with the header's file lock held. */
     private static MutexFile openLocked(Path path, FileChannel channel, int requestedCount, MutexKind kind,
-            UUID bootId, long pidNamespace, RobustMutexProtocol protocol) throws IOException {
+            FileAccess access, UUID bootId, long pidNamespace, RobustMutexProtocol protocol) throws IOException {
         long size = channel.size();
         MutexFileHeader header;
         if (size == 0) {
@@ -165,6 +166,8 @@ public final class MutexFile implements AutoCloseable {
                 throw new MutexFileFormatException(path, "size=0: empty, not a mutex file");
             }
             header = create(channel, requestedCount, kind, bootId, pidNamespace);
+            // The mode given at creation is narrowed by the umask; set the one asked for.
+            Files.setPosixFilePermissions(path, access.permissions());
         } else {
             header = MutexFileHeader.validate(path, readHeader(channel), size);
             if (requestedCount > 0 && header.recordCount() != requestedCount) {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -90,8 +91,13 @@ public final class SharedMemory implements AutoCloseable {
             try (FileChannel channel = MappedFiles.open(path, true, access)) {
                 FileLock fileLock = channel.lock();
                 try {
-                    if (channel.size() < size) {
+                    long existing = channel.size();
+                    if (existing < size) {
                         channel.write(ByteBuffer.allocate(1), size - 1);
+                    }
+                    if (existing == 0) {
+                        // The mode given at creation is narrowed by the umask; set the one asked for.
+                        Files.setPosixFilePermissions(path, access.permissions());
                     }
                     return new SharedMemory(path, access, MappedFiles.map(path, channel, (int) size), protocol);
                 } finally {

@@ -11,7 +11,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <ul>
  * <li>{@code increment REGION KIND N}: N times, under the mutex at offset 0 of a {@link SharedMemory} region,
- *     read the counter at offset 64, check nobody else is inside (offset 72), add one; print {@code DONE}.</li>
+ *     read the counter at offset 64, check nobody else is inside (offset 72), add one; print {@code DONE}.
+ *     Prints {@code READY} first and starts when the parent sets the flag at offset 80.</li>
  * <li>{@code hold FILE INDEX}: acquire mutex INDEX of a {@link MutexFile}, print
  *     {@code HELD token=T ownerDied=B}, then hang until killed.</li>
  * <li>{@code wait FILE INDEX}: print {@code WAITING}, acquire, print {@code ACQUIRED token=T ownerDied=B},
@@ -25,6 +26,8 @@ public final class MutexWorker {
     static final int COUNTER = 64;
     /** Offset of the "inside the critical section" marker in an increment region. */
     static final int INSIDE = 72;
+    /** Offset of the start flag the parent sets once every child is ready. */
+    static final int GO = 80;
 
     private MutexWorker() {
     }
@@ -56,6 +59,13 @@ public final class MutexWorker {
             ByteBuffer data = region.buffer();
             long me = ProcessHandle.current().pid();
             System.out.println("READY");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+            while (data.getLong(GO) == 0) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no start signal within a minute");
+                }
+                Thread.onSpinWait();
+            }
             for (int i = 0; i < iterations; i++) {
                 try (Acquisition held = mutex.acquire()) {
                     if (held.ownerDied()) {

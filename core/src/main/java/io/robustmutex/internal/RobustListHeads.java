@@ -183,6 +183,17 @@ public final class RobustListHeads {
         }
     }
 
+    /**
+     * The number of chunks of head slots allocated so far (never freed).
+     *
+     * @return the count
+     */
+    public static int chunkCount() {
+        synchronized (LOCK) {
+            return CHUNKS.size();
+        }
+    }
+
     private static void addChunk() {
         ByteBuffer chunk = NativeMemory.allocateAligned(CHUNK_SIZE, 64);
         long base = NativeMemory.address(chunk);

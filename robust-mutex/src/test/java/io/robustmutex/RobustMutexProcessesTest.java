@@ -1,0 +1,179 @@
+package io.robustmutex;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.robustmutex.testing.ChildJvm;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** RobustMutex between real processes: child JVMs that take the lock and are killed with SIGKILL. */
+class RobustMutexProcessesTest {
+
+    private static final Duration START = Duration.ofSeconds(60);
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+
+    private static long field(String line, String name) {
+        for (String part : line.split(" ")) {
+            if (part.startsWith(name + "=")) {
+                return part.equals(name + "=true") ? 1 : part.equals(name + "=false") ? 0
+                        : Long.parseLong(part.substring(name.length() + 1));
+            }
+        }
+        throw new AssertionError("no " + name + " in " + line);
+    }
+
+    /** Three processes incrementing a counter in one mapped file under the mutex lose no increment. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void mutualExclusionBetweenProcesses(MutexKind kind) throws Exception {
+        Path region = dir.resolve("counter");
+        int iterations = 100_000;
+        List<ChildJvm> children = new ArrayList<>();
+        try (SharedMemory memory = SharedMemory.map(region, 4096)) {
+            for (int i = 0; i < 3; i++) {
+                children.add(ChildJvm.start(MutexWorker.class, "increment", region.toString(), kind.name(),
+                        Integer.toString(iterations)));
+            }
+            for (ChildJvm child : children) {
+                child.awaitLine("READY", START);
+            }
+            // Start all three together so that they contend for the whole run.
+            memory.buffer().putLong(MutexWorker.GO, 1);
+            for (ChildJvm child : children) {
+                assertEquals(0, child.waitFor(Duration.ofMinutes(3)), () -> String.join("\n", child.errorLines()));
+                assertEquals("DONE", child.lines().get(child.lines().size() - 1));
+            }
+        } finally {
+            children.forEach(ChildJvm::close);
+        }
+        try (SharedMemory memory = SharedMemory.map(region, 4096)) {
+            assertEquals(3L * iterations, memory.buffer().getLong(MutexWorker.COUNTER));
+            assertFalse(memory.mutex(0, kind).snapshot().locked());
+        }
+    }
+
+    /** A holder killed with SIGKILL is reported to the next acquirer, with a larger fencing token. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void killedHolderIsReportedToNextAcquirer(MutexKind kind) throws Exception {
+        Path path = dir.resolve("killed-holder.mutex");
+        try (MutexFile file = MutexFile.open(path, 2, kind)) {
+            long token;
+            try (ChildJvm holder = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+                String held = holder.awaitLine(l -> l.startsWith("HELD"), START);
+                token = field(held, "token");
+                assertEquals(holder.pid(), file.mutex(0).snapshot().ownerPid());
+                holder.kill();
+            }
+            try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
+                assertTrue(next.ownerDied());
+                assertTrue(next.fencingToken() > token);
+                next.markConsistent();
+            }
+            assertEquals(1, file.mutex(0).snapshot().ownerDiedCount());
+            assertEquals(MutexState.CONSISTENT, file.mutex(0).snapshot().state());
+        }
+    }
+
+    /**
+     * A holder killed while another process and a thread of this one wait in the kernel: one waiter gets the
+     * mutex with the owner's death reported, and the other gets it after that one.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void killedHolderWithWaitersInTheKernel(MutexKind kind) throws Exception {
+        Path path = dir.resolve("waiters.mutex");
+        try (MutexFile file = MutexFile.open(path, 1, kind);
+             ChildJvm holder = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+            RobustMutex mutex = file.mutex(0);
+            holder.awaitLine(l -> l.startsWith("HELD"), START);
+            try (ChildJvm waiter = ChildJvm.start(MutexWorker.class, "wait", path.toString(), "0")) {
+                waiter.awaitLine("WAITING", START);
+                CompletableFuture<Boolean> local = Threads.start("local-waiter", () -> {
+                    try (Acquisition a = mutex.tryAcquire(Duration.ofMinutes(2)).orElseThrow()) {
+                        a.markConsistent();
+                        return a.ownerDied();
+                    }
+                });
+                await().atMost(START).until(() -> mutex.snapshot().waiters());
+                // Both waiters are asleep in the kernel once the word has WAITERS and the child has printed.
+                holder.kill();
+                await().atMost(PROMPTLY).until(() -> local.isDone()
+                        || waiter.lines().stream().anyMatch(l -> l.startsWith("ACQUIRED")));
+                if (local.isDone()) {
+                    assertTrue(Threads.<Boolean>get(local), "the first waiter learns of the death");
+                    String line = waiter.awaitLine(l -> l.startsWith("ACQUIRED"), PROMPTLY);
+                    assertEquals(0, field(line, "ownerDied"), "the second waiter finds a consistent mutex");
+                } else {
+                    String line = waiter.awaitLine(l -> l.startsWith("ACQUIRED"), PROMPTLY);
+                    assertEquals(1, field(line, "ownerDied"), "the first waiter learns of the death");
+                    waiter.kill();
+                    assertTrue(Threads.<Boolean>get(local), "the second waiter learns of the second death");
+                }
+            }
+        }
+    }
+
+    /** A process killed while waiting for the mutex leaves it working for everyone else. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void killedWaiterDoesNotBreakTheMutex(MutexKind kind) throws Exception {
+        Path path = dir.resolve("killed-waiter.mutex");
+        try (MutexFile file = MutexFile.open(path, 1, kind)) {
+            RobustMutex mutex = file.mutex(0);
+            Acquisition mine = mutex.acquire();
+            try (ChildJvm waiter = ChildJvm.start(MutexWorker.class, "wait", path.toString(), "0")) {
+                waiter.awaitLine("WAITING", START);
+                await().atMost(START).until(() -> mutex.snapshot().waiters());
+                waiter.kill();
+            }
+            assertEquals(mine.fencingToken(), mutex.fencingToken());
+            mine.close();
+            assertFalse(mutex.snapshot().ownerDied());
+            try (ChildJvm next = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+                String line = next.awaitLine(l -> l.startsWith("HELD"), START);
+                assertEquals(0, field(line, "ownerDied"));
+                assertEquals(mine.fencingToken() + 1, field(line, "token"));
+            }
+        }
+    }
+
+    /** Processes creating the same file at once all end up with one valid file. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void concurrentCreationGivesOneValidFile(MutexKind kind) throws Exception {
+        Path path = dir.resolve("created-at-once.mutex");
+        List<ChildJvm> children = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                children.add(ChildJvm.start(MutexWorker.class, "open", path.toString(), "8", kind.name()));
+            }
+            for (ChildJvm child : children) {
+                assertEquals(0, child.waitFor(START), () -> String.join("\n", child.errorLines()));
+                assertEquals(List.of("OPENED count=8"), child.lines());
+            }
+        } finally {
+            children.forEach(ChildJvm::close);
+        }
+        try (MutexFile file = MutexFile.openExisting(path)) {
+            assertEquals(8, file.mutexCount());
+            assertEquals(kind, file.kind());
+            for (int i = 0; i < 8; i++) {
+                assertEquals(kind, file.mutex(i).kind());
+                assertFalse(file.mutex(i).snapshot().locked());
+            }
+        }
+    }
+}

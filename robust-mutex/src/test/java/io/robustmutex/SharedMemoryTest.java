@@ -1,0 +1,95 @@
+package io.robustmutex;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Mutex records embedded in a caller's mapped region, next to its data. */
+class SharedMemoryTest {
+
+    @TempDir
+    Path dir;
+
+    /** Locking touches only the record's 64 bytes; the caller's data around it is untouched. */
+    @Test
+    void recordLivesNextToCallerData() throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("region"), 256)) {
+            ByteBuffer data = region.buffer();
+            for (int i = 0; i < 64; i++) {
+                data.put(i, (byte) 0x5a);
+                data.put(128 + i, (byte) 0xa5);
+            }
+            RobustMutex mutex = region.mutex(64, MutexKind.NORMAL);
+            for (int i = 0; i < 3; i++) {
+                try (Acquisition held = mutex.acquire()) {
+                    data.putLong(128, held.fencingToken());
+                }
+            }
+            for (int i = 0; i < 64; i++) {
+                assertEquals((byte) 0x5a, data.get(i), "byte " + i);
+            }
+            assertEquals(3, data.getLong(128));
+            for (int i = 8; i < 64; i++) {
+                assertEquals((byte) 0xa5, data.get(128 + i), "byte " + (128 + i));
+            }
+            assertSame(mutex, region.mutex(64, MutexKind.NORMAL));
+        }
+        assertEquals(256, Files.size(dir.resolve("region")));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("region"))));
+    }
+
+    /** Offsets that are not 64-aligned or leave no room for a record are refused with the offset. */
+    @Test
+    void badOffsetsAreRefused() throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("offsets"), 256)) {
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> region.mutex(32)).getMessage()
+                    .contains("offset=32"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> region.mutex(256)).getMessage()
+                    .contains("offset=256"));
+            assertThrows(IllegalArgumentException.class, () -> region.mutex(-64));
+            assertThrows(IllegalArgumentException.class, () -> SharedMemory.map(dir.resolve("tiny"), 63));
+        }
+    }
+
+    /** The caller's data where a record was asked for is refused, and left as it was. */
+    @Test
+    void callerDataIsNotMistakenForARecord() throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("data"), 256)) {
+            ByteBuffer data = region.buffer();
+            data.putLong(128, 0x1234_5678_9abc_def0L);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> region.mutex(128));
+            assertTrue(e.getMessage().contains("offset=128"), e.getMessage());
+            assertEquals(0x1234_5678_9abc_def0L, data.getLong(128));
+            assertEquals(0, data.getLong(128 + 40));
+            region.mutex(64, MutexKind.PI);
+            assertThrows(IllegalArgumentException.class, () -> region.mutex(64, MutexKind.NORMAL));
+        }
+    }
+
+    /** Two handles on one file share the mapping, so they agree on who holds a record. */
+    @Test
+    void handlesShareTheMapping() throws Exception {
+        Path path = dir.resolve("shared");
+        SharedMemory a = SharedMemory.map(path, 4096);
+        SharedMemory b = SharedMemory.map(path, 4096);
+        try (Acquisition held = a.mutex(0).acquire()) {
+            assertFalse(held.ownerDied());
+            assertTrue(b.mutex(0).isHeldByCurrentThread());
+            a.buffer().putInt(100, 7);
+            assertEquals(7, b.buffer().getInt(100));
+            assertTrue(assertThrows(IllegalStateException.class, b::close).getMessage().contains("holds"));
+        }
+        b.close();
+        a.close();
+        assertThrows(IllegalStateException.class, a::buffer);
+    }
+}
