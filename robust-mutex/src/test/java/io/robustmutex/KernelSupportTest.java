@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.robustmutex.internal.Architectures;
 import io.robustmutex.internal.KernelProbe;
 import io.robustmutex.internal.LinuxPlatform;
-import io.robustmutex.testing.ChildJvm;
+import io.robustmutex.testing.ChildProcess;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -76,7 +76,7 @@ class KernelSupportTest {
     /** The property forces the classic path in a JVM started with it. */
     @Test
     void propertyForcesClassicPath() {
-        try (ChildJvm child = ChildJvm.start(PrintUnlockPath.class,
+        try (ChildProcess child = ChildProcess.start(PrintUnlockPath.class,
                 List.of("-D" + UnlockPath.PROPERTY + "=classic"))) {
             assertEquals(0, child.waitFor(Duration.ofSeconds(60)));
             assertEquals(List.of("unlock_path=classic"), child.lines());
@@ -86,7 +86,7 @@ class KernelSupportTest {
     /** A JVM that claims an architecture without a module is unavailable, and says which. */
     @Test
     void unknownArchitectureIsUnavailableWithCause() {
-        try (ChildJvm child = ChildJvm.start(PrintUnlockPath.class, List.of("-Dos.arch=riscv64"))) {
+        try (ChildProcess child = ChildProcess.start(PrintUnlockPath.class, List.of("-Dos.arch=riscv64"))) {
             assertEquals(0, child.waitFor(Duration.ofSeconds(60)));
             String line = child.lines().get(0);
             assertTrue(line.startsWith("unavailable=") && line.contains("os.arch=riscv64"), line);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.robustmutex.testing.ChildJvm;
+import io.robustmutex.testing.ChildProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,23 +40,23 @@ class RobustMutexProcessesTest {
     void mutualExclusionBetweenProcesses(MutexKind kind) throws Exception {
         Path region = dir.resolve("counter");
         int iterations = 100_000;
-        List<ChildJvm> children = new ArrayList<>();
+        List<ChildProcess> children = new ArrayList<>();
         try (SharedMemory memory = SharedMemory.map(region, 4096)) {
             for (int i = 0; i < 3; i++) {
-                children.add(ChildJvm.start(MutexWorker.class, "increment", region.toString(), kind.name(),
+                children.add(ChildProcess.start(MutexWorker.class, "increment", region.toString(), kind.name(),
                         Integer.toString(iterations)));
             }
-            for (ChildJvm child : children) {
+            for (ChildProcess child : children) {
                 child.awaitLine("READY", START);
             }
             // Start all three together so that they contend for the whole run.
             memory.buffer().putLong(MutexWorker.GO, 1);
-            for (ChildJvm child : children) {
+            for (ChildProcess child : children) {
                 assertEquals(0, child.waitFor(Duration.ofMinutes(3)), () -> String.join("\n", child.errorLines()));
                 assertEquals("DONE", child.lines().get(child.lines().size() - 1));
             }
         } finally {
-            children.forEach(ChildJvm::close);
+            children.forEach(ChildProcess::close);
         }
         try (SharedMemory memory = SharedMemory.map(region, 4096)) {
             assertEquals(3L * iterations, memory.buffer().getLong(MutexWorker.COUNTER));
@@ -71,7 +71,7 @@ class RobustMutexProcessesTest {
         Path path = dir.resolve("killed-holder.mutex");
         try (MutexFile file = MutexFile.open(path, 2, kind)) {
             long token;
-            try (ChildJvm holder = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+            try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
                 String held = holder.awaitLine(l -> l.startsWith("HELD"), START);
                 token = field(held, "token");
                 assertEquals(holder.pid(), file.mutex(0).snapshot().ownerPid());
@@ -96,10 +96,10 @@ class RobustMutexProcessesTest {
     void killedHolderWithWaitersInTheKernel(MutexKind kind) throws Exception {
         Path path = dir.resolve("waiters.mutex");
         try (MutexFile file = MutexFile.open(path, 1, kind);
-             ChildJvm holder = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+             ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
             RobustMutex mutex = file.mutex(0);
             holder.awaitLine(l -> l.startsWith("HELD"), START);
-            try (ChildJvm waiter = ChildJvm.start(MutexWorker.class, "wait", path.toString(), "0")) {
+            try (ChildProcess waiter = ChildProcess.start(MutexWorker.class, "wait", path.toString(), "0")) {
                 waiter.awaitLine("WAITING", START);
                 CompletableFuture<Boolean> local = Threads.start("local-waiter", () -> {
                     try (Acquisition a = mutex.tryAcquire(Duration.ofMinutes(2)).orElseThrow()) {
@@ -134,7 +134,7 @@ class RobustMutexProcessesTest {
         try (MutexFile file = MutexFile.open(path, 1, kind)) {
             RobustMutex mutex = file.mutex(0);
             Acquisition mine = mutex.acquire();
-            try (ChildJvm waiter = ChildJvm.start(MutexWorker.class, "wait", path.toString(), "0")) {
+            try (ChildProcess waiter = ChildProcess.start(MutexWorker.class, "wait", path.toString(), "0")) {
                 waiter.awaitLine("WAITING", START);
                 await().atMost(START).until(() -> mutex.snapshot().waiters());
                 waiter.kill();
@@ -142,7 +142,7 @@ class RobustMutexProcessesTest {
             assertEquals(mine.fencingToken(), mutex.fencingToken());
             mine.close();
             assertFalse(mutex.snapshot().ownerDied());
-            try (ChildJvm next = ChildJvm.start(MutexWorker.class, "hold", path.toString(), "0")) {
+            try (ChildProcess next = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
                 String line = next.awaitLine(l -> l.startsWith("HELD"), START);
                 assertEquals(0, field(line, "ownerDied"));
                 assertEquals(mine.fencingToken() + 1, field(line, "token"));
@@ -155,17 +155,17 @@ class RobustMutexProcessesTest {
     @EnumSource(MutexKind.class)
     void concurrentCreationGivesOneValidFile(MutexKind kind) throws Exception {
         Path path = dir.resolve("created-at-once.mutex");
-        List<ChildJvm> children = new ArrayList<>();
+        List<ChildProcess> children = new ArrayList<>();
         try {
             for (int i = 0; i < 4; i++) {
-                children.add(ChildJvm.start(MutexWorker.class, "open", path.toString(), "8", kind.name()));
+                children.add(ChildProcess.start(MutexWorker.class, "open", path.toString(), "8", kind.name()));
             }
-            for (ChildJvm child : children) {
+            for (ChildProcess child : children) {
                 assertEquals(0, child.waitFor(START), () -> String.join("\n", child.errorLines()));
                 assertEquals(List.of("OPENED count=8"), child.lines());
             }
         } finally {
-            children.forEach(ChildJvm::close);
+            children.forEach(ChildProcess::close);
         }
         try (MutexFile file = MutexFile.openExisting(path)) {
             assertEquals(8, file.mutexCount());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.KernelCapabilities;
 import io.robustmutex.KernelSupport;
-import io.robustmutex.testing.ChildJvm;
+import io.robustmutex.testing.ChildProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +56,7 @@ class DoctorCommandTest {
     /** Where the library cannot work, doctor says why and exits non-zero. */
     @Test
     void unusableMachineExitsNonZeroWithCause() {
-        try (ChildJvm child = ChildJvm.start(RobustMutexTool.class, List.of("-Dos.arch=riscv64"), "doctor")) {
+        try (ChildProcess child = ChildProcess.start(RobustMutexTool.class, List.of("-Dos.arch=riscv64"), "doctor")) {
             assertNotEquals(0, child.waitFor(Duration.ofSeconds(60)));
             Map<String, String> values = keyValues(String.join("\n", child.lines()));
             assertEquals("riscv64", values.get("arch"));

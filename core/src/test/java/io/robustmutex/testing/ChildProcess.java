@@ -16,17 +16,32 @@ import java.util.function.Predicate;
 import org.awaitility.Awaitility;
 
 /**
- * A child JVM running a main class from this JVM's class path, for cross-process tests. Its standard output
- * is collected line by line so a test can wait (bounded, with Awaitility) for a line such as {@code HELD}.
+ * A child process for cross-process tests: a JVM running a main class from this JVM's class path
+ * ({@link #start(Class, String...)}) or any command ({@link #command(List)}). Its standard output is
+ * collected line by line so a test can wait (bounded, with Awaitility) for a line such as {@code HELD}.
  * {@link #kill()} sends SIGKILL.
  */
-public final class ChildJvm implements AutoCloseable {
+public final class ChildProcess implements AutoCloseable {
 
     private final Process process;
     private final List<String> out = new CopyOnWriteArrayList<>();
     private final List<String> err = new CopyOnWriteArrayList<>();
 
-    private ChildJvm(Process process) {
+    /**
+     * Starts a command.
+     *
+     * @param command the program and its arguments
+     * @return the running child
+     */
+    public static ChildProcess command(List<String> command) {
+        try {
+            return new ChildProcess(new ProcessBuilder(command).start());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private ChildProcess(Process process) {
         this.process = process;
         pump(process.getInputStream(), out, "child-stdout-" + process.pid());
         pump(process.getErrorStream(), err, "child-stderr-" + process.pid());
@@ -40,7 +55,7 @@ public final class ChildJvm implements AutoCloseable {
      * @param args program arguments
      * @return the running child
      */
-    public static ChildJvm start(Class<?> main, List<String> jvmOptions, String... args) {
+    public static ChildProcess start(Class<?> main, List<String> jvmOptions, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-cp");
@@ -57,7 +72,7 @@ public final class ChildJvm implements AutoCloseable {
         command.add(main.getName());
         command.addAll(List.of(args));
         try {
-            return new ChildJvm(new ProcessBuilder(command).start());
+            return new ChildProcess(new ProcessBuilder(command).start());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -70,7 +85,7 @@ public final class ChildJvm implements AutoCloseable {
      * @param args program arguments
      * @return the running child
      */
-    public static ChildJvm start(Class<?> main, String... args) {
+    public static ChildProcess start(Class<?> main, String... args) {
         return start(main, List.of(), args);
     }
 
