@@ -1,0 +1,1114 @@
+package io.robustmutex.model;
+
+import io.robustmutex.UnlockPath;
+import io.robustmutex.internal.Errno;
+import io.robustmutex.internal.FutexOp;
+import io.robustmutex.internal.FutexWord;
+import io.robustmutex.internal.RobustListHeadDescriptor;
+import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FixupRule;
+import io.robustmutex.spi.PendingSlotWidth;
+import io.robustmutex.spi.UnlockCriticalSection;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An executable model of the kernel side of robust futexes, in plain Java and deterministic: the futex
+ * operations the library uses, simulated processes and threads with TIDs and robust list heads, the exit
+ * walk, PI hand-off, the 7.2 robust unlock flags, and the vDSO try-unlock run instruction by instruction
+ * with the return-to-user fixup (design.md section 6; kernel-abi.md sections 1 to 4).
+ *
+ * <h2>Overview</h2>
+ *
+ * <p>Memory is a set of {@link SharedObject}s mapped by {@link ModelProcess}es at addresses of their own;
+ * every access resolves the address through the process's mappings, so unmapping and mapping other data at
+ * the same address is visible to everything that still holds the address, including the kernel's exit walk.
+ * Futex keys are (object, offset), like the kernel's shared keys.
+ *
+ * <p>Simulated threads run the library's real protocol code ({@code RobustMutexProtocol}) through the
+ * {@code Kernel} and {@code AtomicMemory} interfaces. Every memory access, system call and vDSO instruction
+ * is a {@link Step}; a thread can be killed before any step ({@link ModelThread#killAt}). Only one simulated
+ * thread runs at a time, and only the driver ({@link #run}, {@link #runUntilQuiet}) passes control, so
+ * every run is reproducible. Time is virtual: it advances only when every thread is asleep with a timeout.
+ *
+ * <p>What each kernel operation does is written next to it, citing kernel-abi.md; where kernel-abi.md and
+ * the kernel sources word a rule differently, this model follows kernel-abi.md and says so.
+ */
+public final class KernelModel implements AutoCloseable {
+
+    /** Which kernel the model behaves as. */
+    public enum Release {
+        /** Before Linux 7.2: every {@code op | FUTEX_ROBUST_UNLOCK} is {@code ENOSYS}; no vDSO try-unlock. */
+        PRE_7_2,
+        /** Linux 7.2: {@code FUTEX_ROBUST_UNLOCK}, {@code FUTEX_ROBUST_LIST32}, and (with an architecture
+         *  description) the vDSO try-unlock with its fixup. */
+        LINUX_7_2
+    }
+
+    static final ThreadLocal<ModelThread> CURRENT = new ThreadLocal<>();
+    private static final long DRIVER_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(60);
+
+    final Object lock = new Object();
+    ModelThread running;
+    boolean closed;
+
+    private final Architecture architecture;
+    private final Release release;
+    private final boolean vdsoTryUnlock;
+    private final boolean userIrqRecorded;
+    private final UnlockPath unlockPath;
+    private final long interruptSliceNanos;
+
+    private long clock = TimeUnit.SECONDS.toNanos(1000);
+    private int nextPid = 100;
+    private int nextTid = 1000;
+    private int nextObject;
+    private long writeSequence;
+    private final List<ModelProcess> processes = new ArrayList<>();
+    private final List<ModelThread> threads = new ArrayList<>();
+    private final Map<Integer, ModelThread> threadsByTid = new HashMap<>();
+    private final Map<FutexKey, Deque<Waiter>> queues = new HashMap<>();
+    private final Map<FutexKey, PiState> piStates = new LinkedHashMap<>();
+    private final Map<FutexKey, Long> lastWrite = new HashMap<>();
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    private KernelModel(Builder builder) {
+        this.architecture = builder.architecture;
+        this.release = builder.release;
+        this.vdsoTryUnlock = builder.vdsoTryUnlock != null ? builder.vdsoTryUnlock
+                : architecture != null && release == Release.LINUX_7_2
+                        && architecture.vdsoRobustUnlockSymbols().isPresent();
+        if (vdsoTryUnlock && (architecture == null || release != Release.LINUX_7_2)) {
+            throw new IllegalArgumentException("a vDSO try-unlock needs an architecture description and Linux 7.2");
+        }
+        this.userIrqRecorded = builder.userIrqRecorded;
+        UnlockPath best = vdsoTryUnlock ? UnlockPath.VDSO
+                : release == Release.LINUX_7_2 ? UnlockPath.SYSCALL : UnlockPath.CLASSIC;
+        this.unlockPath = builder.unlockPath == null ? best : builder.unlockPath;
+        if (unlockPath.compareTo(best) > 0) {
+            throw new IllegalArgumentException("unlock path " + unlockPath.id() + " is not offered by this model"
+                    + " (best: " + best.id() + ")");
+        }
+        this.interruptSliceNanos = builder.interruptSliceNanos;
+    }
+
+    /**
+     * A builder with the defaults: Linux 7.2, no architecture description (so no vDSO try-unlock: the
+     * {@code syscall} unlock path), the fixup's {@code user_irq} recorded.
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings of a model. */
+    public static final class Builder {
+        private Architecture architecture;
+        private Release release = Release.LINUX_7_2;
+        private Boolean vdsoTryUnlock;
+        private boolean userIrqRecorded = true;
+        private UnlockPath unlockPath;
+        private long interruptSliceNanos = TimeUnit.MILLISECONDS.toNanos(20);
+
+        private Builder() {
+        }
+
+        /**
+         * The architecture whose vDSO try-unlock (register model and fixup rule) the model runs.
+         *
+         * @param value an architecture module's description, or null for none
+         * @return this builder
+         */
+        public Builder architecture(Architecture value) {
+            this.architecture = value;
+            return this;
+        }
+
+        /**
+         * Which kernel to behave as.
+         *
+         * @param value the release
+         * @return this builder
+         */
+        public Builder release(Release value) {
+            this.release = Objects.requireNonNull(value);
+            return this;
+        }
+
+        /**
+         * Whether the vDSO exports the try-unlock. Defaults to true on Linux 7.2 for an architecture whose
+         * module exports its symbols (x86_64); set it to run a proposed sequence (aarch64).
+         *
+         * @param value whether the vDSO function exists
+         * @return this builder
+         */
+        public Builder vdsoTryUnlock(boolean value) {
+            this.vdsoTryUnlock = value;
+            return this;
+        }
+
+        /**
+         * Whether interrupt entry records rseq's {@code user_irq}. False models arm64 kernels without "arm64/entry:
+         * Fix arm64-specific rseq brokenness" (kernel-abi.md section 4.3), on which the fixup never runs.
+         *
+         * @param value whether the fixup can run
+         * @return this builder
+         */
+        public Builder userIrqRecorded(boolean value) {
+            this.userIrqRecorded = value;
+            return this;
+        }
+
+        /**
+         * The unlock path the protocol uses on this model (default: the best it offers).
+         *
+         * @param value the path
+         * @return this builder
+         */
+        public Builder unlockPath(UnlockPath value) {
+            this.unlockPath = value;
+            return this;
+        }
+
+        /**
+         * The interruption slice of interruptible waits, in model time.
+         *
+         * @param nanos the slice
+         * @return this builder
+         */
+        public Builder interruptSliceNanos(long nanos) {
+            this.interruptSliceNanos = nanos;
+            return this;
+        }
+
+        /**
+         * Builds the model.
+         *
+         * @return the model
+         */
+        public KernelModel build() {
+            return new KernelModel(this);
+        }
+    }
+
+    // ------------------------------------------------------------------ settings and objects
+
+    /**
+     * The architecture description, if any.
+     *
+     * @return the architecture or null
+     */
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    /**
+     * The kernel release modelled.
+     *
+     * @return the release
+     */
+    public Release release() {
+        return release;
+    }
+
+    /**
+     * Whether the vDSO try-unlock exists.
+     *
+     * @return true when present
+     */
+    public boolean hasVdsoTryUnlock() {
+        return vdsoTryUnlock;
+    }
+
+    /**
+     * Whether the return-to-user fixup can run.
+     *
+     * @return true when {@code user_irq} is recorded
+     */
+    public boolean userIrqRecorded() {
+        return userIrqRecorded;
+    }
+
+    /**
+     * The unlock path the protocol uses.
+     *
+     * @return the path
+     */
+    public UnlockPath unlockPath() {
+        return unlockPath;
+    }
+
+    long interruptSliceNanos() {
+        return interruptSliceNanos;
+    }
+
+    /**
+     * The model's clock.
+     *
+     * @return nanoseconds of model time
+     */
+    public long nanoTime() {
+        return clock;
+    }
+
+    /**
+     * Creates a process.
+     *
+     * @return the process
+     */
+    public ModelProcess newProcess() {
+        synchronized (lock) {
+            ModelProcess process = new ModelProcess(this, nextPid++);
+            processes.add(process);
+            return process;
+        }
+    }
+
+    /**
+     * Creates a shared memory object, zero-filled.
+     *
+     * @param name a name for messages
+     * @param size its size in bytes
+     * @return the object
+     */
+    public SharedObject newSharedObject(String name, int size) {
+        synchronized (lock) {
+            return new SharedObject(name + "#" + nextObject++, size);
+        }
+    }
+
+    ModelThread newThread(ModelProcess process, String name) {
+        synchronized (lock) {
+            ModelThread thread = new ModelThread(this, process, nextTid++, name);
+            threads.add(thread);
+            threadsByTid.put(thread.tid, thread);
+            return thread;
+        }
+    }
+
+    /**
+     * The thread with a TID.
+     *
+     * @param tid a TID
+     * @return the thread, or null
+     */
+    public ModelThread thread(int tid) {
+        synchronized (lock) {
+            return threadsByTid.get(tid);
+        }
+    }
+
+    // ------------------------------------------------------------------ the driver
+
+    /**
+     * Runs one thread until it finishes its task, blocks, or stops at its kill point.
+     *
+     * @param thread a runnable thread
+     * @return its state afterwards
+     */
+    public ModelThread.State run(ModelThread thread) {
+        synchronized (lock) {
+            if (thread.state != ModelThread.State.RUNNABLE) {
+                throw new IllegalStateException(thread + " is not runnable");
+            }
+            handBaton(thread);
+            return thread.state;
+        }
+    }
+
+    /**
+     * Runs runnable threads, in creation order, one at a time, until none is runnable; then takes the death
+     * of stopped threads, and advances the clock to the next timeout, until nothing can happen.
+     */
+    public void runUntilQuiet() {
+        synchronized (lock) {
+            while (true) {
+                ModelThread next = firstIn(ModelThread.State.RUNNABLE);
+                if (next != null) {
+                    handBaton(next);
+                    continue;
+                }
+                ModelThread stopped = firstIn(ModelThread.State.STOPPED);
+                if (stopped != null) {
+                    deliverDeath(stopped);
+                    continue;
+                }
+                if (!fireEarliestTimeout()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private ModelThread firstIn(ModelThread.State state) {
+        for (ModelThread thread : threads) {
+            if (thread.state == state) {
+                return thread;
+            }
+        }
+        return null;
+    }
+
+    /** Called with the lock held: gives the baton to a thread and waits for it to come back. */
+    private void handBaton(ModelThread thread) {
+        thread.state = thread.killed ? thread.state : ModelThread.State.RUNNING;
+        running = thread;
+        lock.notifyAll();
+        long deadline = System.currentTimeMillis() + DRIVER_WAIT_MILLIS;
+        while (running == thread) {
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                throw new IllegalStateException(thread + " did not yield within " + DRIVER_WAIT_MILLIS
+                        + " ms: code on a simulated thread must not wait for anything outside the model");
+            }
+            try {
+                lock.wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while " + thread + " ran", e);
+            }
+        }
+    }
+
+    void releaseBaton(ModelThread thread) {
+        if (running == thread) {
+            running = null;
+            lock.notifyAll();
+        }
+    }
+
+    /**
+     * Takes the death of a thread: a stopped thread (killed before a step), a blocked one, or an idle one.
+     * The kernel applies the vDSO fixup if the thread stopped inside the critical section, walks its robust
+     * list, hands its PI futexes to their top waiters, and the thread is dead.
+     *
+     * @param thread the thread to kill
+     */
+    public void deliverDeath(ModelThread thread) {
+        synchronized (lock) {
+            switch (thread.state) {
+                case DEAD -> {
+                    return;
+                }
+                case RUNNING -> throw new IllegalStateException("a running thread cannot be killed from outside");
+                default -> {
+                }
+            }
+            if (thread.waiting != null) {
+                dequeue(thread.waiting);
+                thread.waiting = null;
+            }
+            applyFixup(thread);
+            exitRobustList(thread);
+            exitPiStateList(thread);
+            thread.killed = true;
+            thread.robustHead = 0;
+            // Let the carrier unwind (it runs no further step) or end.
+            thread.state = ModelThread.State.DEAD;
+            if (thread.hasCarrier()) {
+                running = thread;
+                lock.notifyAll();
+                long deadline = System.currentTimeMillis() + DRIVER_WAIT_MILLIS;
+                while (running == thread && System.currentTimeMillis() < deadline) {
+                    try {
+                        lock.wait(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                running = null;
+            }
+            thread.state = ModelThread.State.DEAD;
+            runDeferred();
+        }
+    }
+
+    private boolean fireEarliestTimeout() {
+        Waiter earliest = null;
+        for (ModelThread thread : threads) {
+            Waiter waiter = thread.waiting;
+            if (thread.state == ModelThread.State.BLOCKED && waiter != null && waiter.deadline != Long.MAX_VALUE
+                    && (earliest == null || waiter.deadline < earliest.deadline)) {
+                earliest = waiter;
+            }
+        }
+        if (earliest == null) {
+            return false;
+        }
+        clock = Math.max(clock, earliest.deadline);
+        dequeue(earliest);
+        wakeThread(earliest.thread, -Errno.ETIMEDOUT);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ steps
+
+    /** The simulated thread running on the calling Java thread, or null for the driver. */
+    static ModelThread current() {
+        return CURRENT.get();
+    }
+
+    /**
+     * Counts a step of the calling simulated thread, and stops it there if its kill point matches. Steps
+     * made by the driver (set-up code outside any simulated thread) are not counted.
+     */
+    void step(String operation, String target) {
+        ModelThread thread = CURRENT.get();
+        if (thread == null) {
+            return;
+        }
+        synchronized (lock) {
+            if (thread.killed) {
+                throw new ThreadKilled(thread.name);
+            }
+            Step step = new Step(thread.stepIndex++, operation, target);
+            thread.trace.add(step);
+            if (thread.interruptBefore.remove(step.index()) && thread.vdso != null) {
+                // An interrupt returns through the exception path, which clears the exclusive monitor.
+                thread.vdso.monitor = null;
+            }
+            if (thread.killPoint != null && thread.killPoint.matches(step)) {
+                thread.killPoint = null;
+                thread.stoppedAt = step;
+                thread.state = ModelThread.State.STOPPED;
+                thread.yieldAndAwait();
+                throw new ThreadKilled(thread.name);
+            }
+        }
+    }
+
+    /** Blocks the calling thread on a waiter; returns the wake result. Called with the lock held. */
+    private int block(ModelThread thread, Waiter waiter) {
+        thread.waiting = waiter;
+        thread.state = ModelThread.State.BLOCKED;
+        thread.yieldAndAwait();
+        if (thread.killed) {
+            throw new ThreadKilled(thread.name);
+        }
+        return thread.wakeResult;
+    }
+
+    private void wakeThread(ModelThread thread, int result) {
+        thread.waiting = null;
+        thread.wakeResult = result;
+        thread.state = ModelThread.State.RUNNABLE;
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    /** A resolved address: an object and an offset in it. */
+    record Location(SharedObject object, int offset) {
+    }
+
+    /** A futex key: shared, by object and offset (kernel-abi.md section 5). */
+    record FutexKey(SharedObject object, int offset) {
+    }
+
+    Location resolve(ModelProcess process, long address, int width) {
+        return process.resolve(address, width);
+    }
+
+    int load32(Location at) {
+        return at.object().view.getInt(at.offset());
+    }
+
+    long load64(Location at) {
+        return at.object().view.getLong(at.offset());
+    }
+
+    void store32(Location at, int value) {
+        at.object().view.putInt(at.offset(), value);
+        touched(at.object(), at.offset(), 4);
+    }
+
+    void store64(Location at, long value) {
+        at.object().view.putLong(at.offset(), value);
+        touched(at.object(), at.offset(), 8);
+    }
+
+    private void touched(SharedObject object, int offset, int width) {
+        writeSequence++;
+        for (int word = offset & ~3; word < offset + width; word += 4) {
+            lastWrite.put(new FutexKey(object, word), writeSequence);
+        }
+    }
+
+    long lastWrite(Location at) {
+        return lastWrite.getOrDefault(new FutexKey(at.object(), at.offset() & ~3), 0L);
+    }
+
+    /** A user-space fault: the process gets SIGSEGV, which kills it. */
+    SimulatedFault fault(ModelProcess process, long address) {
+        return new SimulatedFault(process, address);
+    }
+
+    /** Thrown into the code of a thread that touched unmapped memory (SIGSEGV); its process is killed. */
+    static final class SimulatedFault extends Error {
+        private static final long serialVersionUID = 1L;
+
+        SimulatedFault(ModelProcess process, long address) {
+            super(String.format("SIGSEGV in process %d at 0x%x", process.pid(), address), null, false, false);
+        }
+    }
+
+    // ------------------------------------------------------------------ futex operations
+
+    /** A thread asleep in the kernel. */
+    static final class Waiter {
+        final ModelThread thread;
+        final FutexKey key;
+        final boolean pi;
+        final int bitset;
+        final long deadline;
+
+        Waiter(ModelThread thread, FutexKey key, boolean pi, int bitset, long deadline) {
+            this.thread = thread;
+            this.key = key;
+            this.pi = pi;
+            this.bitset = bitset;
+            this.deadline = deadline;
+        }
+    }
+
+    /** The kernel's PI state of a contended PI futex: its owner and its waiters, top first. */
+    static final class PiState {
+        ModelThread owner;
+        final Deque<Waiter> waiters = new ArrayDeque<>();
+
+        PiState(ModelThread owner) {
+            this.owner = owner;
+        }
+    }
+
+    private void dequeue(Waiter waiter) {
+        if (waiter.pi) {
+            PiState state = piStates.get(waiter.key);
+            if (state != null) {
+                state.waiters.remove(waiter);
+            }
+        } else {
+            Deque<Waiter> queue = queues.get(waiter.key);
+            if (queue != null) {
+                queue.remove(waiter);
+            }
+        }
+    }
+
+    /**
+     * {@code futex(2)} as called by a simulated thread of {@code process}. The operation word may carry
+     * {@code FUTEX_ROBUST_UNLOCK} and {@code FUTEX_ROBUST_LIST32}; {@code FUTEX_PRIVATE_FLAG} and
+     * {@code FUTEX_CLOCK_REALTIME} are accepted and ignored (all keys here are shared; time is the model's).
+     *
+     * @param process the caller's process
+     * @param uaddr the word's address
+     * @param op the operation
+     * @param val {@code val}
+     * @param deadline for waits and PI locks: an absolute model time, or {@link Long#MAX_VALUE}
+     * @param uaddr2 the pending slot for {@code FUTEX_ROBUST_UNLOCK}
+     * @param val3 the bitset for the bitset operations
+     * @return the result, or {@code -errno}
+     */
+    int futex(ModelProcess process, long uaddr, int op, int val, long deadline, long uaddr2, int val3) {
+        step("futex(" + FutexOp.name(op) + ")", process.describe(uaddr));
+        synchronized (lock) {
+            ModelThread caller = CURRENT.get();
+            int cmd = op & FutexOp.FUTEX_CMD_MASK;
+            if ((op & FutexOp.FUTEX_ROBUST_UNLOCK) != 0) {
+                return robustUnlock(process, caller, uaddr, op, cmd, val, uaddr2, val3);
+            }
+            if ((op & FutexOp.FUTEX_ROBUST_LIST32) != 0) {
+                return -Errno.ENOSYS;
+            }
+            return switch (cmd) {
+                case FutexOp.FUTEX_WAIT -> futexWait(process, caller, uaddr, val, deadline,
+                        FutexOp.FUTEX_BITSET_MATCH_ANY);
+                case FutexOp.FUTEX_WAIT_BITSET -> val3 == 0 ? -Errno.EINVAL
+                        : futexWait(process, caller, uaddr, val, deadline, val3);
+                case FutexOp.FUTEX_WAKE -> futexWake(process, uaddr, val, FutexOp.FUTEX_BITSET_MATCH_ANY);
+                case FutexOp.FUTEX_WAKE_BITSET -> val3 == 0 ? -Errno.EINVAL : futexWake(process, uaddr, val, val3);
+                case FutexOp.FUTEX_LOCK_PI, FutexOp.FUTEX_LOCK_PI2 -> lockPi(process, caller, uaddr, deadline, false);
+                case FutexOp.FUTEX_TRYLOCK_PI -> lockPi(process, caller, uaddr, Long.MAX_VALUE, true);
+                case FutexOp.FUTEX_UNLOCK_PI -> unlockPi(process, caller, uaddr);
+                default -> -Errno.ENOSYS;
+            };
+        }
+    }
+
+    private Location word(ModelProcess process, long uaddr) {
+        return (uaddr & 3) != 0 ? null : process.resolve(uaddr, 4);
+    }
+
+    /** FUTEX_WAIT: sleep on the key while the word equals {@code val}. */
+    private int futexWait(ModelProcess process, ModelThread caller, long uaddr, int val, long deadline, int bitset) {
+        if ((uaddr & 3) != 0) {
+            return -Errno.EINVAL;
+        }
+        Location at = process.resolve(uaddr, 4);
+        if (at == null) {
+            return -Errno.EFAULT;
+        }
+        if (load32(at) != val) {
+            return -Errno.EAGAIN;
+        }
+        if (deadline != Long.MAX_VALUE && deadline - clock <= 0) {
+            return -Errno.ETIMEDOUT;
+        }
+        FutexKey key = new FutexKey(at.object(), at.offset());
+        Waiter waiter = new Waiter(caller, key, false, bitset, deadline);
+        queues.computeIfAbsent(key, k -> new ArrayDeque<>()).add(waiter);
+        return block(caller, waiter);
+    }
+
+    /** FUTEX_WAKE: wake up to {@code count} non-PI waiters of the key, oldest first. */
+    private int futexWake(ModelProcess process, long uaddr, int count, int bitset) {
+        if ((uaddr & 3) != 0) {
+            return -Errno.EINVAL;
+        }
+        Location at = process.resolve(uaddr, 4);
+        if (at == null) {
+            return -Errno.EFAULT;
+        }
+        return wakeKey(new FutexKey(at.object(), at.offset()), count, bitset);
+    }
+
+    private int wakeKey(FutexKey key, int count, int bitset) {
+        Deque<Waiter> queue = queues.get(key);
+        int woken = 0;
+        if (queue != null) {
+            for (Iterator<Waiter> it = queue.iterator(); it.hasNext() && woken < count; ) {
+                Waiter waiter = it.next();
+                if ((waiter.bitset & bitset) != 0) {
+                    it.remove();
+                    wakeThread(waiter.thread, 0);
+                    woken++;
+                }
+            }
+        }
+        return woken;
+    }
+
+    /**
+     * FUTEX_LOCK_PI(2) and FUTEX_TRYLOCK_PI (kernel-abi.md section 5): a word with TID 0 is taken over, its
+     * OWNER_DIED bit kept; our own TID is EDEADLK; a TID that names no live thread is ESRCH; otherwise the
+     * caller sets WAITERS, joins the PI state's waiters and sleeps until handed the lock.
+     */
+    private int lockPi(ModelProcess process, ModelThread caller, long uaddr, long deadline, boolean tryOnly) {
+        if ((uaddr & 3) != 0) {
+            return -Errno.EINVAL;
+        }
+        Location at = process.resolve(uaddr, 4);
+        if (at == null) {
+            return -Errno.EFAULT;
+        }
+        FutexKey key = new FutexKey(at.object(), at.offset());
+        int word = load32(at);
+        int owner = word & FutexWord.TID_MASK;
+        if (owner == 0) {
+            PiState state = piStates.get(key);
+            boolean waiters = state != null && !state.waiters.isEmpty();
+            store32(at, caller.tid | (word & FutexWord.OWNER_DIED) | (waiters ? FutexWord.WAITERS : 0));
+            if (state != null) {
+                state.owner = caller;
+            }
+            return 0;
+        }
+        if (owner == caller.tid) {
+            return -Errno.EDEADLK;
+        }
+        if (tryOnly) {
+            return -Errno.EAGAIN;
+        }
+        ModelThread holder = threadsByTid.get(owner);
+        if (holder == null || holder.state == ModelThread.State.DEAD) {
+            return -Errno.ESRCH;
+        }
+        if (deadline != Long.MAX_VALUE && deadline - clock <= 0) {
+            return -Errno.ETIMEDOUT;
+        }
+        store32(at, word | FutexWord.WAITERS);
+        PiState state = piStates.computeIfAbsent(key, k -> new PiState(holder));
+        Waiter waiter = new Waiter(caller, key, true, FutexOp.FUTEX_BITSET_MATCH_ANY, deadline);
+        state.waiters.add(waiter);
+        return block(caller, waiter);
+    }
+
+    /**
+     * FUTEX_UNLOCK_PI: EPERM unless the caller's TID is in the word; with kernel waiters the word becomes
+     * {@code top_waiter_tid | WAITERS} and the top waiter owns the lock, else 0.
+     */
+    private int unlockPi(ModelProcess process, ModelThread caller, long uaddr) {
+        if ((uaddr & 3) != 0) {
+            return -Errno.EINVAL;
+        }
+        Location at = process.resolve(uaddr, 4);
+        if (at == null) {
+            return -Errno.EFAULT;
+        }
+        int word = load32(at);
+        if ((word & FutexWord.TID_MASK) != caller.tid) {
+            return -Errno.EPERM;
+        }
+        FutexKey key = new FutexKey(at.object(), at.offset());
+        handOff(key, at, 0);
+        return 0;
+    }
+
+    /** Gives a PI futex to its top waiter (word {@code tid | WAITERS | keep}), or frees it. */
+    private void handOff(FutexKey key, Location at, int keep) {
+        PiState state = piStates.get(key);
+        Waiter top = state == null ? null : state.waiters.poll();
+        if (top == null) {
+            piStates.remove(key);
+            store32(at, keep);
+            return;
+        }
+        store32(at, top.thread.tid | FutexWord.WAITERS | keep);
+        state.owner = top.thread;
+        if (state.waiters.isEmpty()) {
+            piStates.remove(key);
+        }
+        wakeThread(top.thread, 0);
+    }
+
+    /**
+     * {@code op | FUTEX_ROBUST_UNLOCK} (kernel-abi.md section 4.1): ENOSYS before 7.2 and for other commands;
+     * WAKE/WAKE_BITSET store 0 without checking ownership, clear the slot, then wake; UNLOCK_PI unlocks and
+     * clears the slot only on success. A slot that cannot be written gives EFAULT after the release, and
+     * unregisters the robust list if it was the registered head's.
+     */
+    private int robustUnlock(ModelProcess process, ModelThread caller, long uaddr, int op, int cmd, int val,
+            long uaddr2, int val3) {
+        if (release != Release.LINUX_7_2) {
+            return -Errno.ENOSYS;
+        }
+        boolean list32 = (op & FutexOp.FUTEX_ROBUST_LIST32) != 0;
+        if (cmd == FutexOp.FUTEX_WAKE || cmd == FutexOp.FUTEX_WAKE_BITSET) {
+            if (cmd == FutexOp.FUTEX_WAKE_BITSET && val3 == 0) {
+                return -Errno.EINVAL;
+            }
+            Location at = word(process, uaddr);
+            if (at == null) {
+                return (uaddr & 3) != 0 ? -Errno.EINVAL : -Errno.EFAULT;
+            }
+            store32(at, 0);
+            if (!clearSlot(process, caller, uaddr2, list32)) {
+                return -Errno.EFAULT;
+            }
+            FutexKey key = new FutexKey(at.object(), at.offset());
+            int woken = wakeKey(key, val, cmd == FutexOp.FUTEX_WAKE ? FutexOp.FUTEX_BITSET_MATCH_ANY : val3);
+            PiState pi = piStates.get(key);
+            return pi != null && !pi.waiters.isEmpty() ? -Errno.EINVAL : woken;
+        }
+        if (cmd == FutexOp.FUTEX_UNLOCK_PI) {
+            int result = unlockPi(process, caller, uaddr);
+            if (result == 0 && !clearSlot(process, caller, uaddr2, list32)) {
+                return -Errno.EFAULT;
+            }
+            return result;
+        }
+        return -Errno.ENOSYS;
+    }
+
+    private boolean clearSlot(ModelProcess process, ModelThread caller, long slot, boolean list32) {
+        Location at = process.resolve(slot, list32 ? 4 : 8);
+        if (at == null) {
+            if (caller != null && caller.robustHead != 0
+                    && slot == caller.robustHead + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET) {
+                caller.robustHead = 0;
+            }
+            return false;
+        }
+        if (list32) {
+            store32(at, 0);
+        } else {
+            store64(at, 0);
+        }
+        return true;
+    }
+
+    /** set_robust_list(head, len): any length but 24 is EINVAL; the pointer is not checked. */
+    int setRobustList(ModelThread caller, long head, long length) {
+        step("set_robust_list", caller.process.describe(head));
+        synchronized (lock) {
+            if (length != RobustListHeadDescriptor.SIZE) {
+                return -Errno.EINVAL;
+            }
+            caller.robustHead = head;
+            return 0;
+        }
+    }
+
+    /**
+     * get_robust_list(tid): the head of a thread (0 for the caller), or ESRCH.
+     *
+     * @param caller the calling thread
+     * @param tid 0 or a TID
+     * @param out receives the head at index 0 and the length at index 1
+     * @return 0 or {@code -ESRCH}
+     */
+    int getRobustList(ModelThread caller, int tid, long[] out) {
+        step("get_robust_list", tid == 0 ? "" : "tid " + tid);
+        synchronized (lock) {
+            ModelThread target = tid == 0 ? caller : threadsByTid.get(tid);
+            if (target == null || target.state == ModelThread.State.DEAD) {
+                return -Errno.ESRCH;
+            }
+            out[0] = target.robustHead;
+            out[1] = RobustListHeadDescriptor.SIZE;
+            return 0;
+        }
+    }
+
+    // ------------------------------------------------------------------ the vDSO try-unlock
+
+    /**
+     * The vDSO try-unlock, run instruction by instruction from the architecture's description; each
+     * instruction is a step, so a kill can land before any of them (kernel-abi.md section 4.2).
+     */
+    int vdsoTryUnlock(ModelProcess process, long lock32, int tid, long pending, PendingSlotWidth width) {
+        if (!vdsoTryUnlock) {
+            throw new UnsupportedOperationException("this model's vDSO has no robust try-unlock");
+        }
+        ModelThread thread = CURRENT.get();
+        if (thread == null) {
+            throw new IllegalStateException("the vDSO is called from a simulated thread");
+        }
+        UnlockCriticalSection section = architecture.unlockCriticalSection(width);
+        ModelThread.VdsoFrame frame = new ModelThread.VdsoFrame(section);
+        frame.registers.put(section.lockRegister(), lock32);
+        frame.registers.put(section.tidRegister(), tid & 0xffffffffL);
+        frame.registers.put(section.pendingRegister(), pending);
+        thread.vdso = frame;
+        try {
+            return VdsoMachine.run(this, process, thread, frame);
+        } finally {
+            thread.vdso = null;
+        }
+    }
+
+    /**
+     * The return-to-user fixup (kernel-abi.md section 4.3): a thread interrupted with a fatal signal pending
+     * at an instruction in {@code [cs_start, cs_end)} whose saved registers say the compare-and-swap
+     * succeeded gets its pending slot cleared. Runs only when interrupt entry records {@code user_irq}.
+     */
+    private void applyFixup(ModelThread thread) {
+        ModelThread.VdsoFrame frame = thread.vdso;
+        if (frame == null || !userIrqRecorded || !frame.section.inCriticalSection(frame.ip)) {
+            return;
+        }
+        FixupRule rule = frame.section.fixupRule();
+        boolean succeeded;
+        if (rule instanceof FixupRule.ZeroFlagSet) {
+            succeeded = frame.zero;
+        } else if (rule instanceof FixupRule.RegisterIsZero registerRule) {
+            succeeded = VdsoMachine.read(frame, registerRule.statusRegister(), registerRule.width()) == 0;
+        } else {
+            throw new AssertionError(rule);
+        }
+        if (!succeeded) {
+            return;
+        }
+        long slot = frame.registers.getOrDefault(rule.pendingRegister(), 0L);
+        Location at = thread.process.resolve(slot, frame.section.width().bytes());
+        if (at != null) {
+            if (frame.section.width() == PendingSlotWidth.BITS_64) {
+                store64(at, 0);
+            } else {
+                store32(at, 0);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ thread exit
+
+    /**
+     * The robust list walk of kernel-abi.md section 3: read list.next, futex_offset and list_op_pending
+     * (a fault: nothing is done); visit the entries in order, reading each entry's next before handling it,
+     * skipping the pending entry; stop after {@value RobustListHeadDescriptor#ROBUST_LIST_LIMIT} entries or at
+     * the first unreadable or misaligned entry (then the rest and the pending entry are not handled); then
+     * handle the pending entry once.
+     */
+    private void exitRobustList(ModelThread thread) {
+        long head = thread.robustHead;
+        if (head == 0) {
+            return;
+        }
+        ModelProcess process = thread.process;
+        Long first = kernelLoad64(process, head + RobustListHeadDescriptor.LIST_NEXT_OFFSET);
+        Long offset = kernelLoad64(process, head + RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET);
+        Long pendingRaw = kernelLoad64(process, head + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
+        if (first == null || offset == null || pendingRaw == null) {
+            return;
+        }
+        long futexOffset = offset;
+        long entry = first & ~RobustListHeadDescriptor.PI_BIT;
+        boolean pi = (first & RobustListHeadDescriptor.PI_BIT) != 0;
+        long pending = pendingRaw & ~RobustListHeadDescriptor.PI_BIT;
+        boolean pendingPi = (pendingRaw & RobustListHeadDescriptor.PI_BIT) != 0;
+        int limit = RobustListHeadDescriptor.ROBUST_LIST_LIMIT;
+        while (entry != head) {
+            Long next = kernelLoad64(process, entry);
+            if (entry != pending && !handleFutexDeath(thread, entry + futexOffset, pi, false)) {
+                return;
+            }
+            if (next == null) {
+                return;
+            }
+            entry = next & ~RobustListHeadDescriptor.PI_BIT;
+            pi = (next & RobustListHeadDescriptor.PI_BIT) != 0;
+            if (--limit == 0) {
+                break;
+            }
+        }
+        if (pending != 0) {
+            handleFutexDeath(thread, pending + futexOffset, pendingPi, true);
+        }
+    }
+
+    /**
+     * handle_futex_death (kernel-abi.md section 3). For the pending entry of a non-PI lock whose word's TID
+     * is 0, kernel-abi.md says to wake one waiter and leave the word alone; this model follows that wording.
+     *
+     * @return false when the walk must stop (misaligned or unreadable word)
+     */
+    private boolean handleFutexDeath(ModelThread thread, long uaddr, boolean pi, boolean pendingOp) {
+        if ((uaddr & 3) != 0) {
+            return false;
+        }
+        Location at = thread.process.resolve(uaddr, 4);
+        if (at == null) {
+            return false;
+        }
+        int word = load32(at);
+        FutexKey key = new FutexKey(at.object(), at.offset());
+        if (pendingOp && !pi && (word & FutexWord.TID_MASK) == 0) {
+            wakeKey(key, 1, FutexOp.FUTEX_BITSET_MATCH_ANY);
+            return true;
+        }
+        if ((word & FutexWord.TID_MASK) != thread.tid) {
+            return true;
+        }
+        store32(at, (word & FutexWord.WAITERS) | FutexWord.OWNER_DIED);
+        if (!pi && (word & FutexWord.WAITERS) != 0) {
+            wakeKey(key, 1, FutexOp.FUTEX_BITSET_MATCH_ANY);
+        }
+        return true;
+    }
+
+    /**
+     * exit_pi_state_list: every PI futex the dying thread owns with waiters goes to its top waiter, whose
+     * word then reads {@code new_tid | WAITERS | OWNER_DIED} when the walk flagged it (kernel-abi.md
+     * section 3).
+     */
+    private void exitPiStateList(ModelThread thread) {
+        for (Map.Entry<FutexKey, PiState> entry : new ArrayList<>(piStates.entrySet())) {
+            PiState state = entry.getValue();
+            if (state.owner != thread) {
+                continue;
+            }
+            FutexKey key = entry.getKey();
+            Location at = new Location(key.object(), key.offset());
+            handOff(key, at, load32(at) & FutexWord.OWNER_DIED);
+        }
+    }
+
+    private Long kernelLoad64(ModelProcess process, long address) {
+        if ((address & 7) != 0) {
+            return null;
+        }
+        Location at = process.resolve(address, 8);
+        return at == null ? null : load64(at);
+    }
+
+    // ------------------------------------------------------------------ mapping lifetime
+
+    /** An unmap waiting for threads that may still name the mapping to the kernel. */
+    private record Deferred(ModelRegion region, Runnable then) {
+    }
+
+    /**
+     * Unmaps a region under the library's mapping-lifetime rule (design.md section 5): not while a thread of
+     * its process that has not finished exiting holds a mutex in it or has list_op_pending pointing into it.
+     * The unmap, and then {@code then}, run as soon as no such thread remains.
+     */
+    void unmapWhenUnreferenced(ModelRegion region, Runnable then) {
+        synchronized (lock) {
+            deferred.add(new Deferred(region, then));
+            runDeferred();
+        }
+    }
+
+    private void runDeferred() {
+        for (Iterator<Deferred> it = deferred.iterator(); it.hasNext(); ) {
+            Deferred item = it.next();
+            if (!referenced(item.region())) {
+                it.remove();
+                item.region().process().unmap(item.region());
+                if (item.then() != null) {
+                    item.then().run();
+                }
+            }
+        }
+    }
+
+    private boolean referenced(ModelRegion region) {
+        for (ModelThread thread : region.process().threads()) {
+            if (thread.state == ModelThread.State.DEAD) {
+                continue;
+            }
+            if (thread.robust != null && thread.robust.holdsIn(region.memory())) {
+                return true;
+            }
+            if (thread.robustHead != 0) {
+                Long pending = kernelLoad64(region.process(),
+                        thread.robustHead + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
+                long at = pending == null ? 0 : pending & ~RobustListHeadDescriptor.PI_BIT;
+                if (at >= region.address() && at < region.address() + region.size()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the lifetime rule still holds an unmap back.
+     *
+     * @return true when an unmap waits for a thread to exit
+     */
+    public boolean hasDeferredUnmaps() {
+        synchronized (lock) {
+            return !deferred.isEmpty();
+        }
+    }
+
+    /** Stops the carriers of all simulated threads. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            for (ModelThread thread : threads) {
+                thread.killed = true;
+            }
+            running = null;
+            lock.notifyAll();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "KernelModel[" + release + ", " + (architecture == null ? "no arch" : architecture.name())
+                + ", unlock " + unlockPath.id() + (vdsoTryUnlock ? ", vdso" : "")
+                + (userIrqRecorded ? "" : ", no user_irq") + "]";
+    }
+}

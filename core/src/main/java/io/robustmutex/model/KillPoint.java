@@ -1,0 +1,65 @@
+package io.robustmutex.model;
+
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * Where a simulated thread dies: before a chosen step of its next task. The thread stops there with a
+ * fatal signal pending; the kernel model then applies the return-to-user fixup (if the thread stopped
+ * inside the vDSO critical section) and runs its exit: the robust list walk and the PI hand-off
+ * (kernel-abi.md sections 3 and 4.3).
+ */
+public final class KillPoint {
+
+    private final Predicate<Step> where;
+    private final String description;
+
+    private KillPoint(Predicate<Step> where, String description) {
+        this.where = where;
+        this.description = description;
+    }
+
+    /**
+     * Kill before the step with this index (0 is before the task's first step).
+     *
+     * @param index a step index
+     * @return the kill point
+     */
+    public static KillPoint beforeStep(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("index=" + index);
+        }
+        return new KillPoint(step -> step.index() == index, "before step " + index);
+    }
+
+    /**
+     * Kill before the first step that matches.
+     *
+     * @param where the condition on the step about to run
+     * @param description what the condition means, for messages
+     * @return the kill point
+     */
+    public static KillPoint beforeFirst(Predicate<Step> where, String description) {
+        return new KillPoint(Objects.requireNonNull(where, "where"), description);
+    }
+
+    /**
+     * Kill before the first step whose operation or target contains the text.
+     *
+     * @param text e.g. {@code "FUTEX_WAKE"} or {@code "list_op_pending"}
+     * @return the kill point
+     */
+    public static KillPoint beforeFirstMentioning(String text) {
+        return new KillPoint(step -> step.operation().contains(text) || step.target().contains(text),
+                "before the first step mentioning " + text);
+    }
+
+    boolean matches(Step step) {
+        return where.test(step);
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+}

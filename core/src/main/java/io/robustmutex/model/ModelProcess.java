@@ -1,0 +1,233 @@
+package io.robustmutex.model;
+
+import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.internal.RobustListHeadDescriptor;
+import io.robustmutex.internal.RobustMutexProtocol;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A simulated process: an address space of mapped {@link SharedObject}s, threads, and the library's lock
+ * protocol bound to the model's kernel.
+ */
+public final class ModelProcess {
+
+    private static final long MAP_BASE = 0x7f00_0000_0000L;
+    private static final long HEAP_BASE = 0x5500_0000_0000L;
+    private static final int HEAP_SIZE = 64 * 1024;
+    private static final int HEAD_SLOT = 32;
+
+    private final KernelModel model;
+    private final int pid;
+    private final TreeMap<Long, ModelRegion> mappings = new TreeMap<>();
+    private final List<ModelThread> threads = new ArrayList<>();
+    private final Map<Long, ModelThread> heads = new HashMap<>();
+    private final Map<Long, String> records = new HashMap<>();
+    private final ModelRegion heap;
+    private final RobustMutexProtocol protocol;
+    private long nextAddress = MAP_BASE;
+    private int nextHeadSlot;
+
+    ModelProcess(KernelModel model, int pid) {
+        this.model = model;
+        this.pid = pid;
+        this.heap = map(model.newSharedObject("heap-" + pid, HEAP_SIZE), HEAP_BASE);
+        this.protocol = new RobustMutexProtocol(new ModelKernel(model, this), model.interruptSliceNanos());
+    }
+
+    /**
+     * The process id.
+     *
+     * @return the pid
+     */
+    public int pid() {
+        return pid;
+    }
+
+    /**
+     * The model.
+     *
+     * @return the model this process lives in
+     */
+    public KernelModel model() {
+        return model;
+    }
+
+    RobustMutexProtocol protocol() {
+        return protocol;
+    }
+
+    /**
+     * The process's threads, alive or dead, in creation order.
+     *
+     * @return the threads
+     */
+    public List<ModelThread> threads() {
+        synchronized (model.lock) {
+            return List.copyOf(threads);
+        }
+    }
+
+    /**
+     * Creates a thread.
+     *
+     * @param name its name
+     * @return the thread, idle
+     */
+    public ModelThread newThread(String name) {
+        ModelThread thread = model.newThread(this, name);
+        synchronized (model.lock) {
+            threads.add(thread);
+        }
+        return thread;
+    }
+
+    /**
+     * Maps a shared object at the next free address.
+     *
+     * @param object the object
+     * @return the mapping
+     */
+    public ModelRegion map(SharedObject object) {
+        synchronized (model.lock) {
+            long address = nextAddress;
+            nextAddress += (object.size() + 0xffffL) & ~0xffffL;
+            return map(object, address);
+        }
+    }
+
+    /**
+     * Maps a shared object at a chosen address, which must be free (page aligned).
+     *
+     * @param object the object
+     * @param address where
+     * @return the mapping
+     * @throws IllegalArgumentException when the range overlaps a mapping
+     */
+    public ModelRegion map(SharedObject object, long address) {
+        synchronized (model.lock) {
+            if ((address & 0xfff) != 0) {
+                throw new IllegalArgumentException(String.format("address 0x%x is not page aligned", address));
+            }
+            Map.Entry<Long, ModelRegion> below = mappings.floorEntry(address + object.size() - 1);
+            if (below != null && below.getValue().address() + below.getValue().size() > address) {
+                throw new IllegalArgumentException(String.format("0x%x overlaps %s", address, below.getValue()));
+            }
+            ModelRegion region = new ModelRegion(model, this, address, object);
+            mappings.put(address, region);
+            return region;
+        }
+    }
+
+    void unmap(ModelRegion region) {
+        synchronized (model.lock) {
+            if (mappings.get(region.address()) == region) {
+                mappings.remove(region.address());
+                region.unmapped();
+                records.keySet().removeIf(a -> a >= region.address() && a < region.address() + region.size());
+            }
+        }
+    }
+
+    /**
+     * Kills the process (SIGKILL): every thread that is not dead dies, in creation order, each with its
+     * robust list walked; then its mappings go.
+     */
+    public void kill() {
+        for (ModelThread thread : threads()) {
+            if (thread.state != ModelThread.State.DEAD) {
+                model.deliverDeath(thread);
+            }
+        }
+        synchronized (model.lock) {
+            for (ModelRegion region : new ArrayList<>(mappings.values())) {
+                unmap(region);
+            }
+        }
+    }
+
+    KernelModel.Location resolve(long address, int width) {
+        synchronized (model.lock) {
+            Map.Entry<Long, ModelRegion> entry = mappings.floorEntry(address);
+            if (entry == null) {
+                return null;
+            }
+            ModelRegion region = entry.getValue();
+            long offset = address - region.address();
+            if (offset < 0 || offset + width > region.size()) {
+                return null;
+            }
+            return new KernelModel.Location(region.object(), (int) offset);
+        }
+    }
+
+    long allocateHead(ModelThread thread) {
+        synchronized (model.lock) {
+            long head = HEAP_BASE + (long) nextHeadSlot++ * HEAD_SLOT;
+            if (head + HEAD_SLOT > HEAP_BASE + HEAP_SIZE) {
+                throw new IllegalStateException("process " + pid + " has no room for another robust list head");
+            }
+            heads.put(head, thread);
+            return head;
+        }
+    }
+
+    ModelMemory heapMemory() {
+        return heap.memory();
+    }
+
+    void nameRecord(long address, String name) {
+        synchronized (model.lock) {
+            records.put(address, name);
+        }
+    }
+
+    /** A readable name of an address: a head field, a record field, or an offset in a mapping. */
+    String describe(long address) {
+        synchronized (model.lock) {
+            long headBase = address - Math.floorMod(address - HEAP_BASE, HEAD_SLOT);
+            ModelThread owner = heads.get(headBase);
+            if (owner != null) {
+                return owner.name + ".head." + switch ((int) (address - headBase)) {
+                    case RobustListHeadDescriptor.LIST_NEXT_OFFSET -> "list.next";
+                    case RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET -> "futex_offset";
+                    case RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET -> "list_op_pending";
+                    default -> "+" + (address - headBase);
+                };
+            }
+            for (Map.Entry<Long, String> record : records.entrySet()) {
+                long offset = address - record.getKey();
+                if (offset >= 0 && offset < MutexRecordDescriptor.SIZE) {
+                    return record.getValue() + "." + recordField((int) offset);
+                }
+            }
+            Map.Entry<Long, ModelRegion> entry = mappings.floorEntry(address);
+            if (entry != null && address < entry.getKey() + entry.getValue().size()) {
+                return entry.getValue().object().name() + "+" + (address - entry.getKey());
+            }
+            return String.format("0x%x (unmapped)", address);
+        }
+    }
+
+    private static String recordField(int offset) {
+        return switch (offset) {
+            case MutexRecordDescriptor.FUTEX_WORD_OFFSET -> "word";
+            case MutexRecordDescriptor.STATE_OFFSET -> "state";
+            case MutexRecordDescriptor.FENCING_TOKEN_OFFSET -> "token";
+            case MutexRecordDescriptor.LIST_PREV_OFFSET -> "prev";
+            case MutexRecordDescriptor.LIST_NEXT_OFFSET -> "next";
+            case MutexRecordDescriptor.KIND_OFFSET -> "kind";
+            case MutexRecordDescriptor.OWNER_PID_OFFSET -> "pid";
+            case MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET -> "died";
+            default -> "+" + offset;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "ModelProcess[" + pid + "]";
+    }
+}

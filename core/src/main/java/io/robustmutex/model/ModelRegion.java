@@ -1,0 +1,195 @@
+package io.robustmutex.model;
+
+import io.robustmutex.MutexKind;
+import io.robustmutex.RobustMutex;
+import io.robustmutex.internal.ApiBridge;
+import io.robustmutex.internal.MutexRecord;
+import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.internal.OpenFlag;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A {@link SharedObject} mapped into a {@link ModelProcess} at an address: where a simulated process keeps
+ * robust mutexes ({@link #mutex}) and its own data ({@link #getLong}, {@link #putLong}, ...). Every access
+ * from a simulated thread is a step at which the thread can be killed.
+ */
+public final class ModelRegion {
+
+    private final KernelModel model;
+    private final ModelProcess process;
+    private final long address;
+    private final SharedObject object;
+    private final ModelMemory memory;
+    private final OpenFlag open;
+    private final Map<Integer, RobustMutex> mutexes = new HashMap<>();
+    private volatile boolean mapped = true;
+
+    ModelRegion(KernelModel model, ModelProcess process, long address, SharedObject object) {
+        this.model = model;
+        this.process = process;
+        this.address = address;
+        this.object = object;
+        this.memory = new ModelMemory(model, process, address, object.size());
+        this.open = new OpenFlag(String.format("model region %s at 0x%x in process %d", object.name(), address,
+                process.pid()));
+    }
+
+    /**
+     * The mutex whose 64-byte record starts at {@code offset}, initialized with {@code kind} if the record
+     * is all zeros. Initialization made from a simulated thread is made of steps, like any user code.
+     *
+     * @param offset a multiple of 64 with a whole record after it
+     * @param kind the kind
+     * @return the mutex (the same object for the same offset)
+     * @throws IllegalArgumentException for a bad offset or a record of another kind
+     */
+    public RobustMutex mutex(long offset, MutexKind kind) {
+        Objects.requireNonNull(kind, "kind");
+        MutexRecordDescriptor.checkOffset(offset, object.size());
+        int at = (int) offset;
+        synchronized (mutexes) {
+            RobustMutex existing = mutexes.get(at);
+            if (existing != null) {
+                if (existing.kind() != kind) {
+                    throw new IllegalArgumentException("offset=" + offset + " holds a " + existing.kind() + " mutex");
+                }
+                return existing;
+            }
+            int kindWord = memory.getIntVolatile(at + MutexRecordDescriptor.KIND_OFFSET);
+            if (kindWord == 0) {
+                MutexRecord.initialize(memory, at, kind);
+                kindWord = MutexRecord.kindWord(kind);
+            }
+            MutexKind found = MutexRecord.decodeKind(kindWord);
+            if (found != kind) {
+                throw new IllegalArgumentException(String.format("offset=%d holds kind word 0x%08x, not a %s mutex",
+                        offset, kindWord, kind));
+            }
+            String name = String.format("mutex@0x%x", address + offset);
+            process.nameRecord(address + offset, name);
+            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind), process.protocol(), open, name);
+            mutexes.put(at, mutex);
+            return mutex;
+        }
+    }
+
+    /**
+     * Reads a user long.
+     *
+     * @param offset an 8-aligned offset
+     * @return the value
+     */
+    public long getLong(int offset) {
+        return memory.getLongVolatile(offset);
+    }
+
+    /**
+     * Writes a user long.
+     *
+     * @param offset an 8-aligned offset
+     * @param value the value
+     */
+    public void putLong(int offset, long value) {
+        memory.putLongRelease(offset, value);
+    }
+
+    /**
+     * Reads a user int.
+     *
+     * @param offset a 4-aligned offset
+     * @return the value
+     */
+    public int getInt(int offset) {
+        return memory.getIntVolatile(offset);
+    }
+
+    /**
+     * Writes a user int.
+     *
+     * @param offset a 4-aligned offset
+     * @param value the value
+     */
+    public void putInt(int offset, int value) {
+        memory.putIntRelease(offset, value);
+    }
+
+    /**
+     * Unmaps the region now, as {@code munmap} would: whatever still holds its addresses reaches whatever is
+     * mapped there next, or faults.
+     */
+    public void unmap() {
+        process.unmap(this);
+    }
+
+    /**
+     * Unmaps the region under the library's mapping-lifetime rule (design.md section 5): once no thread of
+     * the process that has not finished exiting holds a mutex in it or names it in list_op_pending.
+     *
+     * @param then run right after the unmap (for example, to map other data at the same address), or null
+     */
+    public void unmapWhenUnreferenced(Runnable then) {
+        model.unmapWhenUnreferenced(this, then);
+    }
+
+    void unmapped() {
+        mapped = false;
+        open.close();
+    }
+
+    /**
+     * Whether the region is still mapped.
+     *
+     * @return false after an unmap
+     */
+    public boolean isMapped() {
+        return mapped;
+    }
+
+    /**
+     * The region's address in its process.
+     *
+     * @return the address of byte 0
+     */
+    public long address() {
+        return address;
+    }
+
+    /**
+     * The region's size.
+     *
+     * @return bytes
+     */
+    public int size() {
+        return object.size();
+    }
+
+    /**
+     * The object mapped.
+     *
+     * @return the shared object
+     */
+    public SharedObject object() {
+        return object;
+    }
+
+    /**
+     * The process the region is mapped in.
+     *
+     * @return the process
+     */
+    public ModelProcess process() {
+        return process;
+    }
+
+    ModelMemory memory() {
+        return memory;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("ModelRegion[%s at 0x%x in process %d%s]", object.name(), address, process.pid(),
+                mapped ? "" : ", unmapped");
+    }
+}

@@ -1,0 +1,281 @@
+package io.robustmutex.model;
+
+import io.robustmutex.internal.RobustThread;
+import io.robustmutex.spi.UnlockCriticalSection;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * A simulated thread of a {@link ModelProcess}: it has a TID, registers a robust list head with the model's
+ * kernel on its first lock, runs tasks (Java code) one at a time, and can be killed before any step.
+ *
+ * <p>Each simulated thread is carried by a Java platform thread, but only one simulated thread runs at a
+ * time and only between steps does control change hands, so a run is deterministic. The model's driver
+ * ({@link KernelModel#runUntilQuiet()}, {@link KernelModel#run(ModelThread)}) decides who runs.
+ */
+public final class ModelThread {
+
+    /** Where a simulated thread is in its life. */
+    public enum State {
+        /** Alive, with no task to run. */
+        IDLE,
+        /** Has a task to start or continue. */
+        RUNNABLE,
+        /** Running (holds the model's baton). */
+        RUNNING,
+        /** Asleep in the kernel (a futex wait or a PI lock). */
+        BLOCKED,
+        /** Stopped before a step with a fatal signal pending: the kernel has not handled its death yet. */
+        STOPPED,
+        /** Exited: the kernel walked its robust list. */
+        DEAD
+    }
+
+    final KernelModel model;
+    final ModelProcess process;
+    final int tid;
+    final String name;
+    State state = State.IDLE;
+
+    private Callable<?> task;
+    private ModelTask<?> currentTask;
+    private Thread carrier;
+
+    KillPoint killPoint;
+    final Set<Integer> interruptBefore = new HashSet<>();
+    int stepIndex;
+    final List<Step> trace = new ArrayList<>();
+    Step stoppedAt;
+
+    /** Kernel side: the registered robust list head (0 when none). */
+    long robustHead;
+    /** User side: the protocol's per-thread state, created by the process's kernel binding. */
+    RobustThread robust;
+
+    /** When blocked: what it waits on. */
+    KernelModel.Waiter waiting;
+    int wakeResult;
+
+    /** When inside the vDSO try-unlock: the machine state the kernel's fixup inspects. */
+    VdsoFrame vdso;
+
+    /** Set when the kernel has taken the thread's death; the carrier unwinds without further steps. */
+    boolean killed;
+
+    ModelThread(KernelModel model, ModelProcess process, int tid, String name) {
+        this.model = model;
+        this.process = process;
+        this.tid = tid;
+        this.name = name;
+    }
+
+    /** The registers, flags and instruction pointer of a thread inside the vDSO critical section. */
+    static final class VdsoFrame {
+        final UnlockCriticalSection section;
+        final Map<String, Long> registers = new HashMap<>();
+        int ip;
+        boolean zero;
+        KernelModel.Location monitor;
+        long monitorSequence;
+
+        VdsoFrame(UnlockCriticalSection section) {
+            this.section = section;
+        }
+    }
+
+    /**
+     * The thread's TID.
+     *
+     * @return the TID
+     */
+    public int tid() {
+        return tid;
+    }
+
+    /**
+     * The thread's name.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * The process the thread belongs to.
+     *
+     * @return the process
+     */
+    public ModelProcess process() {
+        return process;
+    }
+
+    /**
+     * The thread's state.
+     *
+     * @return the state
+     */
+    public State state() {
+        return state;
+    }
+
+    /**
+     * Whether the thread has exited.
+     *
+     * @return true when dead
+     */
+    public boolean isDead() {
+        return state == State.DEAD;
+    }
+
+    /**
+     * The steps of the current (or last) task so far.
+     *
+     * @return the steps
+     */
+    public List<Step> steps() {
+        return List.copyOf(trace);
+    }
+
+    /**
+     * The step before which the thread was stopped by its kill point, if it was.
+     *
+     * @return the step, or null
+     */
+    public Step stoppedAt() {
+        return stoppedAt;
+    }
+
+    /**
+     * Kills the thread before the step of its next task that matches. Replaces an earlier kill point.
+     *
+     * @param where the kill point, or null for none
+     * @return this thread
+     */
+    public ModelThread killAt(KillPoint where) {
+        this.killPoint = where;
+        return this;
+    }
+
+    /**
+     * Interrupts (without a signal) the thread before the step with this index of its next task: the
+     * thread continues, but an exclusive monitor armed by a load-exclusive is cleared, as on exception
+     * return.
+     *
+     * @param index the step index
+     * @return this thread
+     */
+    public ModelThread interruptBeforeStep(int index) {
+        interruptBefore.add(index);
+        return this;
+    }
+
+    /**
+     * Gives the thread a task; it runs when the driver runs the thread.
+     *
+     * @param body the code, which may use the model's mutexes and regions
+     * @param <T> the result type
+     * @return the task's handle
+     * @throws IllegalStateException when the thread is dead or still busy with another task
+     */
+    public <T> ModelTask<T> start(Callable<T> body) {
+        synchronized (model.lock) {
+            if (state != State.IDLE) {
+                throw new IllegalStateException(name + " cannot start a task: it is " + state);
+            }
+            ModelTask<T> handle = new ModelTask<>(this);
+            task = body;
+            currentTask = handle;
+            stepIndex = 0;
+            trace.clear();
+            stoppedAt = null;
+            state = State.RUNNABLE;
+            if (carrier == null) {
+                carrier = new Thread(this::carry, "model-" + process.pid() + "-" + name);
+                carrier.setDaemon(true);
+                carrier.start();
+            }
+            return handle;
+        }
+    }
+
+    boolean hasCarrier() {
+        return carrier != null;
+    }
+
+    /** The carrier's loop: wait for the baton, run the task, hand the baton back. */
+    private void carry() {
+        KernelModel.CURRENT.set(this);
+        while (true) {
+            Callable<?> body;
+            ModelTask<?> handle;
+            synchronized (model.lock) {
+                try {
+                    awaitBaton();
+                } catch (ThreadKilled e) {
+                    return;
+                }
+                if (killed) {
+                    if (currentTask != null) {
+                        currentTask.killed();
+                    }
+                    model.releaseBaton(this);
+                    return;
+                }
+                body = task;
+                handle = currentTask;
+            }
+            boolean died = false;
+            try {
+                Object result = body.call();
+                handle.complete(result);
+            } catch (ThreadKilled e) {
+                handle.killed();
+                died = true;
+            } catch (Throwable t) {
+                handle.fail(t);
+            }
+            synchronized (model.lock) {
+                task = null;
+                currentTask = null;
+                if (!died && !killed) {
+                    state = State.IDLE;
+                }
+                model.releaseBaton(this);
+                if (died || killed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Waits, holding the model lock, until the driver hands this thread the baton. */
+    void awaitBaton() {
+        while (model.running != this) {
+            if (model.closed) {
+                throw new ThreadKilled(name);
+            }
+            try {
+                model.lock.wait();
+            } catch (InterruptedException e) {
+                throw new ThreadKilled(name);
+            }
+        }
+    }
+
+    /** Hands the baton back to the driver and waits to get it again; called with the model lock held. */
+    void yieldAndAwait() {
+        model.releaseBaton(this);
+        awaitBaton();
+    }
+
+    @Override
+    public String toString() {
+        return name + "(tid " + tid + ", " + state + ")";
+    }
+}
