@@ -45,6 +45,18 @@ public final class Architectures {
     }
 
     /**
+     * Every provider on the class path, whatever the running architecture (the reference model runs any
+     * architecture's description).
+     *
+     * @return the providers, in class-path order
+     */
+    public static List<Architecture> all() {
+        List<Architecture> providers = new ArrayList<>();
+        ServiceLoader.load(Architecture.class, Architectures.class.getClassLoader()).forEach(providers::add);
+        return providers;
+    }
+
+    /**
      * Selects the provider for an architecture.
      *
      * @param osArch the raw {@code os.arch} value

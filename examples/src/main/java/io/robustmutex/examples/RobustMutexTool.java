@@ -38,6 +38,7 @@ public final class RobustMutexTool {
 
     static {
         COMMANDS.put("doctor", new DoctorCommand());
+        COMMANDS.put("model-check", new ModelCheckCommand());
     }
 
     private RobustMutexTool() {

@@ -41,52 +41,6 @@ class LinuxSyscallsTest {
         assertNotEquals(main, other);
     }
 
-    /** set_robust_list accepts only 24 bytes (kernel selftest test_set_robust_list_invalid_size). */
-    @Test
-    void setRobustListRejectsOtherSizes() throws Exception {
-        runOnFreshThread(() -> {
-            ByteBuffer head = NativeMemory.allocateAligned(64, 8);
-            long address = NativeMemory.address(head);
-            long[] before = new long[2];
-            assertEquals(0, syscalls.getRobustList(0, before));
-            for (long size : new long[] {48, 23, 0}) {
-                assertEquals(-Errno.EINVAL, syscalls.setRobustList(address, size), "size " + size);
-            }
-            long[] after = new long[2];
-            assertEquals(0, syscalls.getRobustList(0, after));
-            assertEquals(before[0], after[0], "a refused size leaves the registered head alone");
-        });
-    }
-
-    /**
-     * get_robust_list returns the head last set, with length 24, and setting glibc's head back restores it
-     * (test_get_robust_list_self).
-     */
-    @Test
-    void getRobustListReturnsTheLastHeadSet() throws Exception {
-        runOnFreshThread(() -> {
-            long[] glibc = new long[2];
-            assertEquals(0, syscalls.getRobustList(0, glibc));
-            assertEquals(24, glibc[1]);
-            ByteBuffer head = NativeMemory.allocateAligned(24, 8);
-            long address = NativeMemory.address(head);
-            head.putLong(0, address);
-            head.putLong(8, -32);
-            assertEquals(0, syscalls.setRobustList(address, 24));
-            try {
-                long[] now = new long[2];
-                assertEquals(0, syscalls.getRobustList(0, now));
-                assertEquals(address, now[0]);
-                assertEquals(24, now[1]);
-            } finally {
-                assertEquals(0, syscalls.setRobustList(glibc[0], 24));
-            }
-            long[] restored = new long[2];
-            assertEquals(0, syscalls.getRobustList(0, restored));
-            assertEquals(glibc[0], restored[0]);
-        });
-    }
-
     /** get_robust_list names another thread's head by TID, and ESRCH once that thread is gone. */
     @Test
     void getRobustListOfAnotherThread() throws Exception {
