@@ -54,6 +54,38 @@ public final class KillPoint {
                 "before the first step mentioning " + text);
     }
 
+    /**
+     * Kill before the first store to a location of a region (the caller's own data, for example the second
+     * half of an update made under the lock).
+     *
+     * @param region the region
+     * @param offset the offset of the location written
+     * @return the kill point
+     */
+    public static KillPoint beforeWriteTo(ModelRegion region, int offset) {
+        return beforeWriteTo(region, offset, 1);
+    }
+
+    /**
+     * Kill before the {@code nth} store to a location of a region. A kill point counts the writes it sees,
+     * so give each task a new one.
+     *
+     * @param region the region
+     * @param offset the offset of the location written
+     * @param nth which write, from 1
+     * @return the kill point
+     */
+    public static KillPoint beforeWriteTo(ModelRegion region, int offset, int nth) {
+        if (nth < 1) {
+            throw new IllegalArgumentException("nth=" + nth + " (from 1)");
+        }
+        String target = region.process().describe(region.address() + offset);
+        int[] seen = new int[1];
+        return new KillPoint(step -> step.target().equals(target) && (step.operation().startsWith("store")
+                || step.operation().equals("CAS") || step.operation().equals("exchange")) && ++seen[0] == nth,
+                "before write " + nth + " to " + target);
+    }
+
     boolean matches(Step step) {
         return where.test(step);
     }

@@ -176,6 +176,14 @@ public final class ModelThread {
     }
 
     /**
+     * Kills the thread now, from the driver: as if its process received SIGKILL while this thread was idle,
+     * asleep in the kernel, or stopped. The kernel walks its robust list.
+     */
+    public void kill() {
+        model.deliverDeath(this);
+    }
+
+    /**
      * Gives the thread a task; it runs when the driver runs the thread.
      *
      * @param body the code, which may use the model's mutexes and regions
