@@ -90,8 +90,6 @@ public final class RobustMutexProtocol {
     /** Result: not acquired before the deadline. */
     public static final int TIMED_OUT = 3;
 
-    private static final int PENDING = RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
-    private static final int LIST_NEXT = RobustListHeadDescriptor.LIST_NEXT_OFFSET;
     private static final System.Logger LOG = System.getLogger(RobustMutexProtocol.class.getName());
 
     private final Kernel kernel;
@@ -160,66 +158,85 @@ public final class RobustMutexProtocol {
     private int lock(MutexRecord record, long deadline, boolean interruptible, boolean reinitializing)
             throws InterruptedException {
         RobustThread thread = kernel.currentThread();
-        int index = thread.indexOf(record.wordAddress);
-        if (index >= 0) {
-            RobustThread.Held held = thread.held(index);
-            if (held.holds == Integer.MAX_VALUE) {
-                throw new IllegalStateException("maximum hold count exceeded on " + record);
+        if (thread.count() != 0) {
+            int index = thread.indexOf(record.wordAddress);
+            if (index >= 0) {
+                return reenter(thread.held(index), record);
             }
-            held.holds++;
-            return REENTERED;
         }
         if (interruptible && Thread.interrupted()) {
             throw new InterruptedException();
         }
-        AtomicMemory head = thread.head;
-        int pending = thread.headOffset + PENDING;
-        AtomicMemory memory = record.memory;
-        int tid = thread.tid;
-
-        head.putLongRelease(pending, record.entryPointer);
-        if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, tid)) {
-            boolean acquired;
-            try {
-                acquired = record.pi
-                        ? lockPiSlow(record, tid, deadline, interruptible)
-                        : lockNormalSlow(record, tid, deadline, interruptible);
-            } catch (InterruptedException | RuntimeException e) {
-                head.putLongRelease(pending, 0);
-                throw e;
-            }
-            if (!acquired) {
-                head.putLongRelease(pending, 0);
-                return TIMED_OUT;
-            }
+        thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        if (record.memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
+            // A word taken from 0 carries no news of a dead owner.
+            return acquired(thread, record, false, reinitializing);
         }
+        return lockContended(thread, record, deadline, interruptible, reinitializing);
+    }
 
+    private static int reenter(RobustThread.Held held, MutexRecord record) {
+        if (held.holds == Integer.MAX_VALUE) {
+            throw new IllegalStateException("maximum hold count exceeded on " + record);
+        }
+        held.holds++;
+        return REENTERED;
+    }
+
+    /** The word was not free: wait for it in the kernel (or not at all), then finish the acquisition. */
+    private int lockContended(RobustThread thread, MutexRecord record, long deadline, boolean interruptible,
+            boolean reinitializing) throws InterruptedException {
+        boolean acquired;
+        try {
+            acquired = record.pi
+                    ? lockPiSlow(record, thread.tid, deadline, interruptible)
+                    : lockNormalSlow(record, thread.tid, deadline, interruptible);
+        } catch (InterruptedException | RuntimeException e) {
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            throw e;
+        }
+        if (!acquired) {
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            return TIMED_OUT;
+        }
+        return acquired(thread, record, true, reinitializing);
+    }
+
+    /**
+     * Completes an acquisition: records an owner death, links the record, clears pending, and refuses a
+     * not-recoverable mutex. The token and pid are plain stores: they are the holder's to write, and the
+     * release of the word publishes them to the next holder.
+     */
+    private int acquired(RobustThread thread, MutexRecord record, boolean checkOwnerDied, boolean reinitializing) {
+        AtomicMemory memory = record.memory;
         boolean ownerDied = false;
-        int word = memory.getIntVolatile(record.wordOffset);
-        if ((word & FutexWord.OWNER_DIED) != 0) {
-            ownerDied = true;
-            if (memory.getIntPlain(record.stateOffset) != MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
-                memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_INCONSISTENT);
-            }
-            memory.putLongRelease(record.diedCountOffset, memory.getLongPlain(record.diedCountOffset) + 1);
-            // Waiters may be setting WAITERS concurrently, so the bit is cleared with a CAS loop.
-            while (!memory.compareAndSetInt(record.wordOffset, word, word & ~FutexWord.OWNER_DIED)) {
-                word = memory.getIntVolatile(record.wordOffset);
+        if (checkOwnerDied) {
+            int word = memory.getIntVolatile(record.wordOffset);
+            if ((word & FutexWord.OWNER_DIED) != 0) {
+                ownerDied = true;
+                if (memory.getIntPlain(record.stateOffset) != MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+                    memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_INCONSISTENT);
+                }
+                memory.putLongRelease(record.diedCountOffset, memory.getLongPlain(record.diedCountOffset) + 1);
+                // Waiters may be setting WAITERS concurrently, so the bit is cleared with a CAS loop.
+                while (!memory.compareAndSetInt(record.wordOffset, word, word & ~FutexWord.OWNER_DIED)) {
+                    word = memory.getIntVolatile(record.wordOffset);
+                }
             }
         }
 
         link(thread, record);
-        head.putLongRelease(pending, 0);
+        thread.head.putLongRelease(thread.pendingOffset, 0);
         thread.push(record);
 
         if (!reinitializing
-                && memory.getIntVolatile(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+                && memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
             unlock(record);
             throw new MutexNotRecoverableException(record + " is not recoverable: an owner died and the next"
                     + " holder released it without marking it consistent; reinitialize it when nobody holds it");
         }
-        memory.putLongRelease(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
-        memory.putIntRelease(record.pidOffset, pid);
+        memory.putLongPlain(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
+        memory.putIntPlain(record.pidOffset, pid);
         return ownerDied ? ACQUIRED_OWNER_DIED : ACQUIRED;
     }
 
@@ -351,7 +368,7 @@ public final class RobustMutexProtocol {
             MutexRecord old = thread.held(count - 1).record;
             old.memory.putLongPlain(old.prevOffset, record.entryAddress);
         }
-        thread.head.putLongRelease(thread.headOffset + LIST_NEXT, record.entryPointer);
+        thread.head.putLongRelease(thread.listNextOffset, record.entryPointer);
     }
 
     /** Unlinks held entry {@code index} from the thread's robust list. */
@@ -360,7 +377,7 @@ public final class RobustMutexProtocol {
         long next = index == 0 ? thread.headAddress : thread.held(index - 1).record.entryPointer;
         long predecessor;
         if (index == count - 1) {
-            thread.head.putLongRelease(thread.headOffset + LIST_NEXT, next);
+            thread.head.putLongRelease(thread.listNextOffset, next);
             predecessor = thread.headAddress;
         } else {
             MutexRecord pred = thread.held(index + 1).record;
@@ -395,12 +412,11 @@ public final class RobustMutexProtocol {
         if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
             memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
         }
-        memory.putIntRelease(record.pidOffset, 0);
-        int pending = thread.headOffset + PENDING;
-        thread.head.putLongRelease(pending, record.entryPointer);
+        memory.putIntPlain(record.pidOffset, 0);
+        thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
         unlink(thread, index);
         thread.remove(index);
-        release(thread, record, pending);
+        release(thread, record, thread.pendingOffset);
         Reference.reachabilityFence(memory);
     }
 

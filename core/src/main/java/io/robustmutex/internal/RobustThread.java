@@ -24,8 +24,16 @@ public final class RobustThread {
     final int headOffset;
     final long headAddress;
     final long pendingAddress;
+    /** The offset of list_op_pending in {@link #head}. */
+    final int pendingOffset;
+    /** The offset of list.next in {@link #head}. */
+    final int listNextOffset;
     private Held[] held = new Held[4];
-    private volatile int heldCount;
+    /**
+     * The number of held records. Written only by the owning thread; other threads read it (racily) for
+     * diagnostics only, so it is a plain field: a volatile write here would put a full fence on every lock.
+     */
+    private int heldCount;
 
     /**
      * Creates the state of a thread whose head is registered.
@@ -40,6 +48,8 @@ public final class RobustThread {
         this.headOffset = headOffset;
         this.headAddress = head.address() + headOffset;
         this.pendingAddress = headAddress + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
+        this.pendingOffset = headOffset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
+        this.listNextOffset = headOffset + RobustListHeadDescriptor.LIST_NEXT_OFFSET;
         for (int i = 0; i < held.length; i++) {
             held[i] = new Held();
         }
@@ -119,8 +129,9 @@ public final class RobustThread {
 
     /** Index of the held record with this word address, searching from the most recent; -1 if not held. */
     int indexOf(long wordAddress) {
+        Held[] slots = held;
         for (int i = heldCount - 1; i >= 0; i--) {
-            if (held[i].record.wordAddress == wordAddress) {
+            if (slots[i].record.wordAddress == wordAddress) {
                 return i;
             }
         }
