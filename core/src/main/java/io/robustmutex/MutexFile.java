@@ -284,7 +284,7 @@ public final class MutexFile implements AutoCloseable {
                     + " and this process is in " + pidNamespace + ": PI futexes do not work across PID"
                     + " namespaces (the kernel refuses them). Share the file with MutexKind.NORMAL mutexes instead");
         }
-        RobustMutex created = new RobustMutex(new MutexRecord(memory, offset, kind), protocol, open,
+        RobustMutex created = new RobustMutex(new MutexRecord(memory, offset, kind, true), protocol, open,
                 path + "[" + index + "]");
         return mutexes.compareAndSet(index, null, created) ? created : mutexes.get(index);
     }

@@ -186,7 +186,7 @@ public final class SharedMemory implements AutoCloseable {
             throw new IllegalArgumentException(String.format("offset=%d holds no mutex record (kind word=0x%08x):"
                     + " is the caller's own data there?", offset, kindWord));
         }
-        return new RobustMutex(new MutexRecord(memory, offset, found), protocol, open, path + "@" + offset);
+        return new RobustMutex(new MutexRecord(memory, offset, found, false), protocol, open, path + "@" + offset);
     }
 
     private void initializeUnderFileLock(int offset, MutexKind kind) {

@@ -26,6 +26,8 @@ public final class MutexRecord {
     final long entryPointer;
     final boolean pi;
     final MutexKind kind;
+    /** Whether every user of this record is known to share our PID namespace (see takeOverVanishedOwner). */
+    final boolean pidNamespaceVerified;
 
     /**
      * Binds to an initialized record.
@@ -33,9 +35,12 @@ public final class MutexRecord {
      * @param memory the memory holding the record
      * @param offset the record's offset, 64-aligned
      * @param kind the kind stored in the record
+     * @param pidNamespaceVerified whether the record's users are known to share this process's PID
+     *     namespace, so that a PI owner TID the kernel cannot find is a dead owner, not a foreign one
      */
-    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind) {
+    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind, boolean pidNamespaceVerified) {
         MutexRecordDescriptor.checkOffset(offset, memory.size());
+        this.pidNamespaceVerified = pidNamespaceVerified;
         this.memory = memory;
         this.offset = offset;
         this.kind = kind;

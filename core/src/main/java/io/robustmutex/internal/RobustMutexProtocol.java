@@ -28,7 +28,9 @@ import java.lang.ref.Reference;
  *     {@code FUTEX_WAIT}, re-acquiring with {@code tid | WAITERS} (other waiters may remain); a PI mutex
  *     calls {@code FUTEX_LOCK_PI2}, which also takes over a word holding only OWNER_DIED. A free word is
  *     one whose TID bits are 0; its OWNER_DIED bit is kept by the acquiring CAS (the kernel keeps it too)
- *     so that the news of the death survives until it is recorded in the state field.</li>
+ *     so that the news of the death survives until it is recorded in the state field. A NORMAL waiter
+ *     that was woken (an unlock spends one wake on it) but leaves without the lock, because it timed out
+ *     or was interrupted, wakes another in its place. Leaving without the lock clears pending.</li>
  * <li><b>Owner died?</b> If the word has OWNER_DIED: state = INCONSISTENT (unless already NOT_RECOVERABLE),
  *     owner-died count + 1, then clear the bit with a CAS loop (waiters may be setting WAITERS). A death
  *     between these steps leaves OWNER_DIED or the INCONSISTENT state for the next owner; a death is
@@ -167,6 +169,8 @@ public final class RobustMutexProtocol {
         if (interruptible && Thread.interrupted()) {
             throw new InterruptedException();
         }
+        // Room in the held list first: nothing may fail between linking a record and recording it.
+        thread.ensureCapacity();
         thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
         if (record.memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             // A word taken from 0 carries no news of a dead owner.
@@ -191,9 +195,10 @@ public final class RobustMutexProtocol {
             acquired = record.pi
                     ? lockPiSlow(record, thread.tid, deadline, interruptible)
                     : lockNormalSlow(record, thread.tid, deadline, interruptible);
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Throwable failure) {
+            // Not acquired: the pending slot must not keep naming the record.
             thread.head.putLongRelease(thread.pendingOffset, 0);
-            throw e;
+            throw failure;
         }
         if (!acquired) {
             thread.head.putLongRelease(thread.pendingOffset, 0);
@@ -248,40 +253,53 @@ public final class RobustMutexProtocol {
             throws InterruptedException {
         AtomicMemory memory = record.memory;
         int assumeWaiters = 0;
-        while (true) {
-            int word = memory.getIntVolatile(record.wordOffset);
-            if ((word & FutexWord.TID_MASK) == 0) {
-                int update = tid | (word & (FutexWord.WAITERS | FutexWord.OWNER_DIED)) | assumeWaiters;
-                if (memory.compareAndSetInt(record.wordOffset, word, update)) {
-                    return true;
-                }
-                continue;
-            }
-            if (deadline == NO_WAIT) {
-                return false;
-            }
-            if ((word & FutexWord.WAITERS) == 0) {
-                if (!memory.compareAndSetInt(record.wordOffset, word, word | FutexWord.WAITERS)) {
+        // Whether our last FUTEX_WAIT returned 0: an unlocker's single wake was spent on us. Leaving without
+        // the lock must pass it on, or another sleeper may never learn that the word was freed.
+        boolean woken = false;
+        try {
+            while (true) {
+                int word = memory.getIntVolatile(record.wordOffset);
+                if ((word & FutexWord.TID_MASK) == 0) {
+                    int update = tid | (word & (FutexWord.WAITERS | FutexWord.OWNER_DIED)) | assumeWaiters;
+                    if (memory.compareAndSetInt(record.wordOffset, word, update)) {
+                        woken = false;
+                        return true;
+                    }
                     continue;
                 }
-                word |= FutexWord.WAITERS;
-            }
-            // Once we have slept, others may be sleeping too: whoever takes the word must keep WAITERS.
-            assumeWaiters = FutexWord.WAITERS;
-            long timeout = -1;
-            if (deadline != WAIT_FOREVER || interruptible) {
-                long remaining = deadline == WAIT_FOREVER ? Long.MAX_VALUE : deadline - kernel.nanoTime();
-                if (remaining <= 0) {
+                if (deadline == NO_WAIT) {
                     return false;
                 }
-                timeout = interruptible ? Math.min(remaining, interruptSliceNanos) : remaining;
+                if ((word & FutexWord.WAITERS) == 0) {
+                    if (!memory.compareAndSetInt(record.wordOffset, word, word | FutexWord.WAITERS)) {
+                        continue;
+                    }
+                    word |= FutexWord.WAITERS;
+                }
+                // Once we have slept, others may be sleeping too: whoever takes the word must keep WAITERS.
+                assumeWaiters = FutexWord.WAITERS;
+                long timeout = -1;
+                if (deadline != WAIT_FOREVER || interruptible) {
+                    long remaining = deadline == WAIT_FOREVER ? Long.MAX_VALUE : deadline - kernel.nanoTime();
+                    if (remaining <= 0) {
+                        return false;
+                    }
+                    timeout = interruptible ? Math.min(remaining, interruptSliceNanos) : remaining;
+                }
+                woken = false;
+                int result = kernel.futexWait(record.wordAddress, word, timeout);
+                if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR
+                        && result != -Errno.ETIMEDOUT) {
+                    throw Errno.exception("futex(FUTEX_WAIT)", -result);
+                }
+                woken = result == 0;
+                if (interruptible && Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
             }
-            int result = kernel.futexWait(record.wordAddress, word, timeout);
-            if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
-                throw Errno.exception("futex(FUTEX_WAIT)", -result);
-            }
-            if (interruptible && Thread.interrupted()) {
-                throw new InterruptedException();
+        } finally {
+            if (woken) {
+                kernel.futexWake(record.wordAddress, 1);
             }
         }
     }
@@ -345,6 +363,13 @@ public final class RobustMutexProtocol {
      * take it, flagged as an owner death.
      */
     private boolean takeOverVanishedOwner(MutexRecord record, int tid) {
+        if (!record.pidNamespaceVerified) {
+            throw new IllegalStateException(record + ": the kernel finds no thread with the owner's TID "
+                    + FutexWord.owner(record.word()) + ". Either the owner exited without a robust-list entry for"
+                    + " it, or it lives in another PID namespace, where PI futexes do not work; this record's"
+                    + " memory does not say which. Use a MutexFile (which records its creator's namespace) or"
+                    + " MutexKind.NORMAL");
+        }
         int word = record.memory.getIntVolatile(record.wordOffset);
         if ((word & FutexWord.TID_MASK) == 0) {
             return false;
@@ -415,8 +440,16 @@ public final class RobustMutexProtocol {
         memory.putIntPlain(record.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
         unlink(thread, index);
+        try {
+            release(thread, record, thread.pendingOffset);
+        } catch (Throwable failure) {
+            // The kernel refused the release (the word was changed behind the library's back): leave no
+            // pending entry naming memory that nothing may keep mapped, and report it.
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            thread.remove(index);
+            throw failure;
+        }
         thread.remove(index);
-        release(thread, record, thread.pendingOffset);
         Reference.reachabilityFence(memory);
     }
 
@@ -450,7 +483,9 @@ public final class RobustMutexProtocol {
             if (result >= 0) {
                 return;
             }
-            if (result != -Errno.EAGAIN && result != -Errno.EINTR) {
+            // Only UNLOCK_PI asks for a retry (user space changed the word concurrently, kernel-abi.md 4.1);
+            // a WAKE stores 0 unconditionally and is never repeated.
+            if (!record.pi || result != -Errno.EAGAIN) {
                 throw Errno.exception("futex(" + FutexOp.name((record.pi ? FutexOp.FUTEX_UNLOCK_PI
                         : FutexOp.FUTEX_WAKE) | FutexOp.FUTEX_ROBUST_UNLOCK) + ")", -result);
             }

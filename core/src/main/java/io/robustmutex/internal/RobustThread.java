@@ -146,8 +146,8 @@ public final class RobustThread {
         return heldCount;
     }
 
-    /** Appends a newly acquired record (the new first entry of the kernel list). */
-    void push(MutexRecord record) {
+    /** Makes room for one more held record, so that {@link #push} cannot fail. */
+    void ensureCapacity() {
         int n = heldCount;
         if (n == held.length) {
             held = Arrays.copyOf(held, n * 2);
@@ -155,6 +155,11 @@ public final class RobustThread {
                 held[i] = new Held();
             }
         }
+    }
+
+    /** Appends a newly acquired record (the new first entry of the kernel list); capacity was ensured. */
+    void push(MutexRecord record) {
+        int n = heldCount;
         Held slot = held[n];
         slot.record = record;
         slot.holds = 1;
@@ -165,9 +170,11 @@ public final class RobustThread {
     void remove(int index) {
         int n = heldCount;
         Held removed = held[index];
-        System.arraycopy(held, index + 1, held, index, n - 1 - index);
+        if (index != n - 1) {
+            System.arraycopy(held, index + 1, held, index, n - 1 - index);
+            held[n - 1] = removed;
+        }
         removed.record = null;
-        held[n - 1] = removed;
         heldCount = n - 1;
     }
 }

@@ -340,6 +340,14 @@ public final class KernelModel implements AutoCloseable {
                 ModelThread stopped = firstIn(ModelThread.State.STOPPED);
                 if (stopped != null) {
                     deliverDeath(stopped);
+                    if (stopped.process.faulted) {
+                        // SIGSEGV kills the whole process.
+                        for (ModelThread other : stopped.process.threads()) {
+                            if (other.state != ModelThread.State.DEAD && other.state != ModelThread.State.RUNNING) {
+                                deliverDeath(other);
+                            }
+                        }
+                    }
                     continue;
                 }
                 if (!fireEarliestTimeout()) {
@@ -394,6 +402,10 @@ public final class KernelModel implements AutoCloseable {
      * @param thread the thread to kill
      */
     public void deliverDeath(ModelThread thread) {
+        if (CURRENT.get() != null) {
+            throw new IllegalStateException("deaths are delivered by the driver, not from a simulated thread ("
+                    + CURRENT.get() + "); use a KillPoint to kill a thread from inside its own code");
+        }
         synchronized (lock) {
             switch (thread.state) {
                 case DEAD -> {
@@ -595,6 +607,11 @@ public final class KernelModel implements AutoCloseable {
             PiState state = piStates.get(waiter.key);
             if (state != null) {
                 state.waiters.remove(waiter);
+                // The kernel frees a pi_state when its last waiter leaves; the word keeps WAITERS, so the
+                // owner's release still goes through FUTEX_UNLOCK_PI, which finds no waiter and frees it.
+                if (state.waiters.isEmpty()) {
+                    piStates.remove(waiter.key);
+                }
             }
         } else {
             Deque<Waiter> queue = queues.get(waiter.key);
@@ -725,12 +742,12 @@ public final class KernelModel implements AutoCloseable {
         if (owner == caller.tid) {
             return -Errno.EDEADLK;
         }
-        if (tryOnly) {
-            return -Errno.EAGAIN;
-        }
         ModelThread holder = threadsByTid.get(owner);
         if (holder == null || holder.state == ModelThread.State.DEAD) {
             return -Errno.ESRCH;
+        }
+        if (tryOnly) {
+            return -Errno.EAGAIN;
         }
         if (deadline != Long.MAX_VALUE && deadline - clock <= 0) {
             return -Errno.ETIMEDOUT;
@@ -802,6 +819,8 @@ public final class KernelModel implements AutoCloseable {
             }
             store32(at, 0);
             if (!clearSlot(process, caller, uaddr2, list32)) {
+                // kernel-abi.md does not say whether waiters are still woken after a failed slot write; the
+                // model wakes none, the reading under which code that relied on the wake would be caught.
                 return -Errno.EFAULT;
             }
             FutexKey key = new FutexKey(at.object(), at.offset());
@@ -1007,18 +1026,17 @@ public final class KernelModel implements AutoCloseable {
 
     /**
      * exit_pi_state_list: every PI futex the dying thread owns with waiters goes to its top waiter, whose
-     * word then reads {@code new_tid | WAITERS | OWNER_DIED} when the walk flagged it (kernel-abi.md
-     * section 3).
+     * word then reads {@code new_tid | WAITERS | OWNER_DIED} (kernel-abi.md section 3). A PI futex without
+     * waiters has no PI state and is left to the robust list walk.
      */
     private void exitPiStateList(ModelThread thread) {
         for (Map.Entry<FutexKey, PiState> entry : new ArrayList<>(piStates.entrySet())) {
             PiState state = entry.getValue();
-            if (state.owner != thread) {
+            if (state.owner != thread || state.waiters.isEmpty()) {
                 continue;
             }
             FutexKey key = entry.getKey();
-            Location at = new Location(key.object(), key.offset());
-            handOff(key, at, load32(at) & FutexWord.OWNER_DIED);
+            handOff(key, new Location(key.object(), key.offset()), FutexWord.OWNER_DIED);
         }
     }
 

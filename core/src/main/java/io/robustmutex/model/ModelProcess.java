@@ -29,6 +29,8 @@ public final class ModelProcess {
     private final ModelRegion heap;
     private final RobustMutexProtocol protocol;
     private long nextAddress = MAP_BASE;
+    /** Set when a thread of the process touched unmapped memory: the process dies of SIGSEGV. */
+    boolean faulted;
     private int nextHeadSlot;
 
     ModelProcess(KernelModel model, int pid) {
@@ -137,6 +139,9 @@ public final class ModelProcess {
      * robust list walked; then its mappings go.
      */
     public void kill() {
+        if (KernelModel.current() != null) {
+            throw new IllegalStateException("a process is killed by the driver, not from a simulated thread");
+        }
         for (ModelThread thread : threads()) {
             if (thread.state != ModelThread.State.DEAD) {
                 model.deliverDeath(thread);

@@ -69,7 +69,8 @@ public final class ModelRegion {
             }
             String name = String.format("mutex@0x%x", address + offset);
             process.nameRecord(address + offset, name);
-            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind), process.protocol(), open, name);
+            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, true), process.protocol(), open,
+                    name);
             mutexes.put(at, mutex);
             return mutex;
         }

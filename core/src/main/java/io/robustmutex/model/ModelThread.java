@@ -67,6 +67,9 @@ public final class ModelThread {
     /** Set when the kernel has taken the thread's death; the carrier unwinds without further steps. */
     boolean killed;
 
+    /** An interrupt asked for by the driver, delivered to the carrier when it next runs. */
+    private boolean pendingInterrupt;
+
     ModelThread(KernelModel model, ModelProcess process, int tid, String name) {
         this.model = model;
         this.process = process;
@@ -184,6 +187,16 @@ public final class ModelThread {
     }
 
     /**
+     * Interrupts the thread, as {@link Thread#interrupt()} would: the next time it runs, its Java interrupt
+     * status is set. A thread asleep in the kernel is not woken by it (nor is a real one in a futex wait).
+     */
+    public void interrupt() {
+        synchronized (model.lock) {
+            pendingInterrupt = true;
+        }
+    }
+
+    /**
      * Gives the thread a task; it runs when the driver runs the thread.
      *
      * @param body the code, which may use the model's mutexes and regions
@@ -245,6 +258,20 @@ public final class ModelThread {
             } catch (ThreadKilled e) {
                 handle.killed();
                 died = true;
+            } catch (KernelModel.SimulatedFault fault) {
+                // SIGSEGV: the thread stops with a fatal signal pending and its whole process will die.
+                handle.fail(fault);
+                synchronized (model.lock) {
+                    process.faulted = true;
+                    state = State.STOPPED;
+                    try {
+                        yieldAndAwait();
+                    } catch (ThreadKilled ignored) {
+                        // The model is closing.
+                    }
+                    model.releaseBaton(this);
+                }
+                return;
             } catch (Throwable t) {
                 handle.fail(t);
             }
@@ -264,6 +291,7 @@ public final class ModelThread {
 
     /** Waits, holding the model lock, until the driver hands this thread the baton. */
     void awaitBaton() {
+        boolean interrupted = false;
         while (model.running != this) {
             if (model.closed) {
                 throw new ThreadKilled(name);
@@ -271,8 +299,13 @@ public final class ModelThread {
             try {
                 model.lock.wait();
             } catch (InterruptedException e) {
-                throw new ThreadKilled(name);
+                // The code under test's own interrupt status; keep it for when the thread runs again.
+                interrupted = true;
             }
+        }
+        if (interrupted || pendingInterrupt) {
+            pendingInterrupt = false;
+            Thread.currentThread().interrupt();
         }
     }
 
