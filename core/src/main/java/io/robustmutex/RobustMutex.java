@@ -158,7 +158,9 @@ public final class RobustMutex implements Lock {
     @Override
     public void lock() {
         open.ensureOpen();
-        afterLockStyleAcquisition(lockUninterruptibly(RobustMutexProtocol.WAIT_FOREVER));
+        if (protocol.lockFast(record, RobustMutexProtocol.WAIT_FOREVER) == RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
+            recover();
+        }
     }
 
     /**
@@ -230,11 +232,7 @@ public final class RobustMutex implements Lock {
     }
 
     private int lockUninterruptibly(long deadline) {
-        try {
-            return protocol.lock(record, deadline, false);
-        } catch (InterruptedException e) {
-            throw new AssertionError("a non-interruptible acquisition was interrupted", e);
-        }
+        return protocol.lockFast(record, deadline);
     }
 
     private long deadline(long nanos) {
@@ -257,9 +255,13 @@ public final class RobustMutex implements Lock {
     }
 
     private void afterLockStyleAcquisition(int result) {
-        if (result != RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
-            return;
+        if (result == RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
+            recover();
         }
+    }
+
+    /** The previous owner died: let the recovery handler, if any, repair before the caller proceeds. */
+    private void recover() {
         RecoveryHandler handler = recoveryHandler;
         if (handler == null) {
             return;

@@ -57,7 +57,7 @@ public final class LinuxKernel implements Kernel {
         VirtualThreads.refuseCurrent();
         int tid = syscalls.gettid();
         RobustListHeads.Slot slot = RobustListHeads.allocate(tid, syscalls);
-        RobustThread thread = new RobustThread(tid, new MappedMemory(slot.head()), 0);
+        RobustThread thread = new RobustThread(tid, MappedMemory.of(slot.head()), 0);
         slot.retain(thread);
         Errno.check("set_robust_list", syscalls.setRobustList(slot.address(), RobustListHeadDescriptor.SIZE));
         threads.set(thread);

@@ -96,7 +96,7 @@ public final class MappedFiles {
             MappedMemory memory = existing == null ? null : existing.get();
             if (memory == null) {
                 MappedByteBuffer buffer = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
-                memory = new MappedMemory(buffer);
+                memory = MappedMemory.of(buffer);
                 MAPPINGS.put(key, new WeakReference<>(memory));
             }
             return memory;

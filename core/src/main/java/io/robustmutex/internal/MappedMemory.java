@@ -1,35 +1,66 @@
 package io.robustmutex.internal;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
- * {@link AtomicMemory} over a direct (typically mapped) buffer, through little-endian {@link VarHandle}
- * views, which support atomic access on aligned offsets of direct buffers. The buffer is referenced for as
- * long as this object is, so the mapping cannot be unmapped while anything that may access it is reachable.
+ * {@link AtomicMemory} over a direct (typically mapped) buffer: real memory with a real address the kernel
+ * can use. The buffer is referenced for as long as this object is, so the mapping cannot be unmapped while
+ * anything that may access it is reachable (design.md section 5).
+ *
+ * <p>Two implementations, one chosen per JVM ({@link #ACCESS}): {@link UnsafeMemory} reads and writes by
+ * address through {@code sun.misc.Unsafe}, about as fast as C (design.md section 8 measured the protocol's
+ * fifteen accesses at under half the cost of the alternative); {@link VarHandleMemory} goes through
+ * {@code ByteBuffer} view {@link java.lang.invoke.VarHandle}s, which bounds-check every access. Unsafe's
+ * memory-access methods are deprecated for removal and print a warning from JDK 24 on, so they are used only
+ * before JDK 24; the system property {@value #PROPERTY} ({@code unsafe} or {@code varhandle}) overrides the
+ * choice. Offsets are validated where records and heads are created, so no access here can leave its
+ * region.
  */
-public final class MappedMemory implements AtomicMemory {
+public abstract sealed class MappedMemory implements AtomicMemory permits UnsafeMemory, VarHandleMemory {
 
-    private static final VarHandle INT =
-            MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LONG =
-            MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** The system property that chooses the memory access implementation. */
+    public static final String PROPERTY = "io.robustmutex.memoryAccess";
 
-    private final ByteBuffer buffer;
-    private final long address;
+    /** The implementation in use in this JVM: {@code "unsafe"} or {@code "varhandle"}. */
+    public static final String ACCESS = chooseAccess();
 
-    /**
-     * Wraps a direct buffer; the buffer's position and limit are ignored, its capacity is the region size.
-     *
-     * @param buffer a direct buffer
-     */
-    public MappedMemory(ByteBuffer buffer) {
+    final ByteBuffer buffer;
+    final long address;
+
+    MappedMemory(ByteBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
         this.buffer = buffer.duplicate().clear();
         this.address = NativeMemory.address(buffer);
+    }
+
+    /**
+     * Wraps a direct buffer with the implementation chosen for this JVM; the buffer's position and limit
+     * are ignored, its capacity is the region size.
+     *
+     * @param buffer a direct buffer
+     * @return the memory
+     */
+    public static MappedMemory of(ByteBuffer buffer) {
+        return ACCESS.equals("unsafe") ? new UnsafeMemory(buffer) : new VarHandleMemory(buffer);
+    }
+
+    private static String chooseAccess() {
+        String requested = System.getProperty(PROPERTY);
+        if (requested != null) {
+            String value = requested.trim().toLowerCase(Locale.ROOT);
+            if (value.equals("varhandle") || value.equals("unsafe") && UnsafeMemory.isAvailable()) {
+                return value;
+            }
+            System.getLogger(MappedMemory.class.getName()).log(System.Logger.Level.WARNING,
+                    "{0}={1} is not usable here; using varhandle", PROPERTY, requested);
+            return "varhandle";
+        }
+        boolean unsafeWarns = Runtime.version().feature() >= 24;
+        return !unsafeWarns && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN && UnsafeMemory.isAvailable()
+                ? "unsafe" : "varhandle";
     }
 
     /**
@@ -42,77 +73,17 @@ public final class MappedMemory implements AtomicMemory {
     }
 
     @Override
-    public long address() {
+    public final long address() {
         return address;
     }
 
     @Override
-    public int size() {
+    public final int size() {
         return buffer.capacity();
     }
 
     @Override
-    public int getIntVolatile(int offset) {
-        return (int) INT.getVolatile(buffer, offset);
-    }
-
-    @Override
-    public int getIntPlain(int offset) {
-        return (int) INT.get(buffer, offset);
-    }
-
-    @Override
-    public void putIntPlain(int offset, int value) {
-        INT.set(buffer, offset, value);
-    }
-
-    @Override
-    public void putIntRelease(int offset, int value) {
-        INT.setRelease(buffer, offset, value);
-    }
-
-    @Override
-    public void putIntVolatile(int offset, int value) {
-        INT.setVolatile(buffer, offset, value);
-    }
-
-    @Override
-    public boolean compareAndSetInt(int offset, int expected, int update) {
-        return INT.compareAndSet(buffer, offset, expected, update);
-    }
-
-    @Override
-    public int compareAndExchangeInt(int offset, int expected, int update) {
-        return (int) INT.compareAndExchange(buffer, offset, expected, update);
-    }
-
-    @Override
-    public int getAndSetInt(int offset, int value) {
-        return (int) INT.getAndSet(buffer, offset, value);
-    }
-
-    @Override
-    public long getLongPlain(int offset) {
-        return (long) LONG.get(buffer, offset);
-    }
-
-    @Override
-    public long getLongVolatile(int offset) {
-        return (long) LONG.getVolatile(buffer, offset);
-    }
-
-    @Override
-    public void putLongPlain(int offset, long value) {
-        LONG.set(buffer, offset, value);
-    }
-
-    @Override
-    public void putLongRelease(int offset, long value) {
-        LONG.setRelease(buffer, offset, value);
-    }
-
-    @Override
     public String toString() {
-        return String.format("MappedMemory[0x%x, %d bytes]", address, buffer.capacity());
+        return String.format("%s[0x%x, %d bytes]", getClass().getSimpleName(), address, buffer.capacity());
     }
 }

@@ -28,6 +28,12 @@ public final class MutexRecord {
     final MutexKind kind;
     /** Whether every user of this record is known to share our PID namespace (see takeOverVanishedOwner). */
     final boolean pidNamespaceVerified;
+    /**
+     * The robust-list state of the thread that used this record last: a cache that spares the thread-local
+     * lookup when one thread takes the same mutex again. Racy by design; a reader uses it only when its
+     * {@link RobustThread#owner} is the current thread, and its final fields make it safely published.
+     */
+    RobustThread lastThread;
 
     /**
      * Binds to an initialized record.

@@ -96,6 +96,9 @@ public final class RobustMutexProtocol {
 
     private final Kernel kernel;
     private final UnlockPath unlockPath;
+    /** The unlock path as flags, for the release's hot branch. */
+    private final boolean classic;
+    private final boolean vdso;
     private final long interruptSliceNanos;
     private final int pid;
 
@@ -112,6 +115,8 @@ public final class RobustMutexProtocol {
         }
         this.kernel = kernel;
         this.unlockPath = kernel.unlockPath();
+        this.classic = unlockPath == UnlockPath.CLASSIC;
+        this.vdso = unlockPath == UnlockPath.VDSO;
         this.interruptSliceNanos = interruptSliceNanos;
         this.pid = kernel.processId();
     }
@@ -157,13 +162,73 @@ public final class RobustMutexProtocol {
         return lock(record, deadline, interruptible, false);
     }
 
+    /** The calling thread's state: from the record's one-entry cache, else from the kernel binding. */
+    private RobustThread threadFor(MutexRecord record) {
+        RobustThread thread = record.lastThread;
+        if (thread == null || thread.owner != Thread.currentThread()) {
+            thread = kernel.currentThread();
+            record.lastThread = thread;
+        }
+        return thread;
+    }
+
+    /**
+     * The common case kept small enough for the JIT to inline into callers: a thread that holds nothing takes
+     * a free word. The same steps as {@link #lock(MutexRecord, long, boolean, boolean)}, with the list
+     * reduced to the head.
+     */
+    public int lockFast(MutexRecord record, long deadline) {
+        RobustThread thread = threadFor(record);
+        if (thread.count() != 0) {
+            return lockUninterruptibly(record, deadline);
+        }
+        AtomicMemory head = thread.head;
+        head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        AtomicMemory memory = record.memory;
+        if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
+            return lockContendedUninterruptibly(thread, record, deadline);
+        }
+        memory.putLongPlain(record.nextOffset, thread.headAddress);
+        memory.putLongPlain(record.prevOffset, thread.headAddress);
+        head.putLongRelease(thread.listNextOffset, record.entryPointer);
+        head.putLongRelease(thread.pendingOffset, 0);
+        thread.push(record);
+        if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+            throw refuseNotRecoverable(record);
+        }
+        memory.putLongPlain(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
+        memory.putIntPlain(record.pidOffset, pid);
+        return ACQUIRED;
+    }
+
+    private int lockUninterruptibly(MutexRecord record, long deadline) {
+        try {
+            return lock(record, deadline, false, false);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a non-interruptible acquisition was interrupted", e);
+        }
+    }
+
+    private int lockContendedUninterruptibly(RobustThread thread, MutexRecord record, long deadline) {
+        try {
+            return lockContended(thread, record, deadline, false, false);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a non-interruptible acquisition was interrupted", e);
+        }
+    }
+
+    private MutexNotRecoverableException refuseNotRecoverable(MutexRecord record) {
+        unlock(record);
+        return notRecoverable(record);
+    }
+
     private int lock(MutexRecord record, long deadline, boolean interruptible, boolean reinitializing)
             throws InterruptedException {
-        RobustThread thread = kernel.currentThread();
+        RobustThread thread = threadFor(record);
         if (thread.count() != 0) {
             int index = thread.indexOf(record.wordAddress);
             if (index >= 0) {
-                return reenter(thread.held(index), record);
+                return reenter(thread, index, record);
             }
         }
         if (interruptible && Thread.interrupted()) {
@@ -179,11 +244,12 @@ public final class RobustMutexProtocol {
         return lockContended(thread, record, deadline, interruptible, reinitializing);
     }
 
-    private static int reenter(RobustThread.Held held, MutexRecord record) {
-        if (held.holds == Integer.MAX_VALUE) {
-            throw new IllegalStateException("maximum hold count exceeded on " + record);
+    private static int reenter(RobustThread thread, int index, MutexRecord record) {
+        int holds = thread.holds(index);
+        if (holds == Integer.MAX_VALUE) {
+            throw tooManyHolds(record);
         }
-        held.holds++;
+        thread.setHolds(index, holds + 1);
         return REENTERED;
     }
 
@@ -236,9 +302,7 @@ public final class RobustMutexProtocol {
 
         if (!reinitializing
                 && memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
-            unlock(record);
-            throw new MutexNotRecoverableException(record + " is not recoverable: an owner died and the next"
-                    + " holder released it without marking it consistent; reinitialize it when nobody holds it");
+            throw refuseNotRecoverable(record);
         }
         memory.putLongPlain(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
         memory.putIntPlain(record.pidOffset, pid);
@@ -386,11 +450,11 @@ public final class RobustMutexProtocol {
     private static void link(RobustThread thread, MutexRecord record) {
         AtomicMemory memory = record.memory;
         int count = thread.count();
-        long first = count == 0 ? thread.headAddress : thread.held(count - 1).record.entryPointer;
+        long first = count == 0 ? thread.headAddress : thread.record(count - 1).entryPointer;
         memory.putLongPlain(record.nextOffset, first);
         memory.putLongPlain(record.prevOffset, thread.headAddress);
         if (count > 0) {
-            MutexRecord old = thread.held(count - 1).record;
+            MutexRecord old = thread.record(count - 1);
             old.memory.putLongPlain(old.prevOffset, record.entryAddress);
         }
         thread.head.putLongRelease(thread.listNextOffset, record.entryPointer);
@@ -399,18 +463,18 @@ public final class RobustMutexProtocol {
     /** Unlinks held entry {@code index} from the thread's robust list. */
     private static void unlink(RobustThread thread, int index) {
         int count = thread.count();
-        long next = index == 0 ? thread.headAddress : thread.held(index - 1).record.entryPointer;
+        long next = index == 0 ? thread.headAddress : thread.record(index - 1).entryPointer;
         long predecessor;
         if (index == count - 1) {
             thread.head.putLongRelease(thread.listNextOffset, next);
             predecessor = thread.headAddress;
         } else {
-            MutexRecord pred = thread.held(index + 1).record;
+            MutexRecord pred = thread.record(index + 1);
             pred.memory.putLongRelease(pred.nextOffset, next);
             predecessor = pred.entryAddress;
         }
         if (index > 0) {
-            MutexRecord succ = thread.held(index - 1).record;
+            MutexRecord succ = thread.record(index - 1);
             succ.memory.putLongPlain(succ.prevOffset, predecessor);
         }
     }
@@ -422,15 +486,32 @@ public final class RobustMutexProtocol {
      * @throws IllegalMonitorStateException when the calling thread does not hold it
      */
     public void unlock(MutexRecord record) {
-        RobustThread thread = kernel.currentThread();
+        RobustThread thread = threadFor(record);
+        if (thread.count() == 1 && thread.isOnlyHold(record.wordAddress)) {
+            // The common case, kept small: the thread's only record, held once; the list is just the head.
+            AtomicMemory memory = record.memory;
+            if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+                memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
+            }
+            memory.putIntPlain(record.pidOffset, 0);
+            thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+            thread.head.putLongRelease(thread.listNextOffset, thread.headAddress);
+            releaseOrClearPending(thread, record, 0);
+            thread.remove(0);
+            Reference.reachabilityFence(memory);
+            return;
+        }
+        unlockGeneral(thread, record);
+    }
+
+    private void unlockGeneral(RobustThread thread, MutexRecord record) {
         int index = thread.indexOf(record.wordAddress);
         if (index < 0) {
-            throw new IllegalMonitorStateException(record + " is not held by the current thread (tid "
-                    + thread.tid + "); word " + FutexWord.describe(record.word()));
+            throw notHeld(record, thread);
         }
-        RobustThread.Held held = thread.held(index);
-        if (held.holds > 1) {
-            held.holds--;
+        int holds = thread.holds(index);
+        if (holds > 1) {
+            thread.setHolds(index, holds - 1);
             return;
         }
         AtomicMemory memory = record.memory;
@@ -440,41 +521,61 @@ public final class RobustMutexProtocol {
         memory.putIntPlain(record.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
         unlink(thread, index);
-        try {
-            release(thread, record, thread.pendingOffset);
-        } catch (Throwable failure) {
-            // The kernel refused the release (the word was changed behind the library's back): leave no
-            // pending entry naming memory that nothing may keep mapped, and report it.
-            thread.head.putLongRelease(thread.pendingOffset, 0);
-            thread.remove(index);
-            throw failure;
-        }
+        releaseOrClearPending(thread, record, index);
         thread.remove(index);
         Reference.reachabilityFence(memory);
     }
 
-    private void release(RobustThread thread, MutexRecord record, int pending) {
-        int tid = thread.tid;
-        switch (unlockPath) {
-            case VDSO -> {
-                if (kernel.vdsoTryUnlock(record.wordAddress, tid, thread.pendingAddress) != tid) {
-                    robustUnlockSyscall(thread, record);
-                }
+    /**
+     * Releases the word by this kernel's unlock path. If the kernel refuses (the word was changed behind the
+     * library's back), leaves no pending entry naming memory that nothing may keep mapped, and reports it.
+     */
+    private void releaseOrClearPending(RobustThread thread, MutexRecord record, int index) {
+        if (classic && record.pi) {
+            // Classic PI, uncontended: the common case on kernels before 7.2, kept inline.
+            if (record.memory.compareAndSetInt(record.wordOffset, thread.tid, FutexWord.FREE)) {
+                thread.head.putLongRelease(thread.pendingOffset, 0);
+                return;
             }
-            case SYSCALL -> robustUnlockSyscall(thread, record);
-            case CLASSIC -> {
-                AtomicMemory memory = record.memory;
-                if (record.pi) {
-                    if (!memory.compareAndSetInt(record.wordOffset, tid, FutexWord.FREE)) {
-                        unlockPiInKernel(record);
-                    }
-                } else if ((memory.getAndSetInt(record.wordOffset, FutexWord.FREE) & FutexWord.WAITERS) != 0) {
-                    kernel.futexWake(record.wordAddress, 1);
-                }
-                thread.head.putLongRelease(pending, 0);
-            }
-            default -> throw new AssertionError(unlockPath);
         }
+        try {
+            release(thread, record);
+        } catch (Throwable failure) {
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            thread.remove(index);
+            throw failure;
+        }
+    }
+
+    private void release(RobustThread thread, MutexRecord record) {
+        int tid = thread.tid;
+        if (classic) {
+            AtomicMemory memory = record.memory;
+            if (record.pi) {
+                if (!memory.compareAndSetInt(record.wordOffset, tid, FutexWord.FREE)) {
+                    unlockPiInKernel(record);
+                }
+            } else if ((memory.getAndSetInt(record.wordOffset, FutexWord.FREE) & FutexWord.WAITERS) != 0) {
+                kernel.futexWake(record.wordAddress, 1);
+            }
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+        } else if (!vdso || kernel.vdsoTryUnlock(record.wordAddress, tid, thread.pendingAddress) != tid) {
+            robustUnlockSyscall(thread, record);
+        }
+    }
+
+    private static IllegalStateException tooManyHolds(MutexRecord record) {
+        return new IllegalStateException("maximum hold count exceeded on " + record);
+    }
+
+    private static MutexNotRecoverableException notRecoverable(MutexRecord record) {
+        return new MutexNotRecoverableException(record + " is not recoverable: an owner died and the next"
+                + " holder released it without marking it consistent; reinitialize it when nobody holds it");
+    }
+
+    private static IllegalMonitorStateException notHeld(MutexRecord record, RobustThread thread) {
+        return new IllegalMonitorStateException(record + " is not held by the current thread (tid "
+                + thread.tid + "); word " + FutexWord.describe(record.word()));
     }
 
     private void robustUnlockSyscall(RobustThread thread, MutexRecord record) {
@@ -523,7 +624,7 @@ public final class RobustMutexProtocol {
     public int holdCount(MutexRecord record) {
         RobustThread thread = kernel.currentThread();
         int index = thread.indexOf(record.wordAddress);
-        return index < 0 ? 0 : thread.held(index).holds;
+        return index < 0 ? 0 : thread.holds(index);
     }
 
     /**

@@ -7,18 +7,14 @@ import java.util.Arrays;
  * mutexes it holds, in acquisition order.
  *
  * <p>The held list mirrors the kernel-visible list: the kernel list runs from the head through the most
- * recently acquired record to the oldest and back to the head, so entry {@code i} of {@link #held} is
- * preceded (towards the head) by entry {@code i + 1} and followed by entry {@code i - 1}. Only the owning
- * thread touches this object, except for diagnostic reads of {@link #heldCount()}.
+ * recently acquired record to the oldest and back to the head, so held entry {@code i} is preceded (towards
+ * the head) by entry {@code i + 1} and followed by entry {@code i - 1}. Only the owning thread touches this
+ * object, except for diagnostic reads of {@link #heldCount()}.
  */
 public final class RobustThread {
 
-    /** A held mutex and its re-entrant hold count; slots are reused. */
-    static final class Held {
-        MutexRecord record;
-        int holds;
-    }
-
+    /** The Java thread this state belongs to (the carrier of a simulated thread in the model). */
+    final Thread owner;
     final int tid;
     final AtomicMemory head;
     final int headOffset;
@@ -28,7 +24,10 @@ public final class RobustThread {
     final int pendingOffset;
     /** The offset of list.next in {@link #head}. */
     final int listNextOffset;
-    private Held[] held = new Held[4];
+    /** Held records in acquisition order, their word addresses, and their re-entrant hold counts. */
+    private MutexRecord[] records = new MutexRecord[4];
+    private long[] addresses = new long[4];
+    private int[] holds = new int[4];
     /**
      * The number of held records. Written only by the owning thread; other threads read it (racily) for
      * diagnostics only, so it is a plain field: a volatile write here would put a full fence on every lock.
@@ -43,6 +42,7 @@ public final class RobustThread {
      * @param headOffset the head's offset in that memory
      */
     public RobustThread(int tid, AtomicMemory head, int headOffset) {
+        this.owner = Thread.currentThread();
         this.tid = tid;
         this.head = head;
         this.headOffset = headOffset;
@@ -50,9 +50,6 @@ public final class RobustThread {
         this.pendingAddress = headAddress + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.pendingOffset = headOffset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.listNextOffset = headOffset + RobustListHeadDescriptor.LIST_NEXT_OFFSET;
-        for (int i = 0; i < held.length; i++) {
-            held[i] = new Held();
-        }
     }
 
     /**
@@ -116,10 +113,10 @@ public final class RobustThread {
      * @return true when one of the held records lies in it
      */
     public boolean holdsIn(AtomicMemory memory) {
-        Held[] snapshot = held;
+        MutexRecord[] snapshot = records;
         int count = Math.min(heldCount, snapshot.length);
         for (int i = 0; i < count; i++) {
-            MutexRecord record = snapshot[i].record;
+            MutexRecord record = snapshot[i];
             if (record != null && record.memory == memory) {
                 return true;
             }
@@ -129,52 +126,64 @@ public final class RobustThread {
 
     /** Index of the held record with this word address, searching from the most recent; -1 if not held. */
     int indexOf(long wordAddress) {
-        Held[] slots = held;
+        long[] held = addresses;
         for (int i = heldCount - 1; i >= 0; i--) {
-            if (slots[i].record.wordAddress == wordAddress) {
+            if (held[i] == wordAddress) {
                 return i;
             }
         }
         return -1;
     }
 
-    Held held(int index) {
-        return held[index];
-    }
-
     int count() {
         return heldCount;
+    }
+
+    /** Whether the first held record has this address and is held once (call only when one is held). */
+    boolean isOnlyHold(long wordAddress) {
+        return addresses[0] == wordAddress && holds[0] == 1;
+    }
+
+    MutexRecord record(int index) {
+        return records[index];
+    }
+
+    int holds(int index) {
+        return holds[index];
+    }
+
+    void setHolds(int index, int count) {
+        holds[index] = count;
     }
 
     /** Makes room for one more held record, so that {@link #push} cannot fail. */
     void ensureCapacity() {
         int n = heldCount;
-        if (n == held.length) {
-            held = Arrays.copyOf(held, n * 2);
-            for (int i = n; i < held.length; i++) {
-                held[i] = new Held();
-            }
+        if (n == addresses.length) {
+            records = Arrays.copyOf(records, n * 2);
+            addresses = Arrays.copyOf(addresses, n * 2);
+            holds = Arrays.copyOf(holds, n * 2);
         }
     }
 
     /** Appends a newly acquired record (the new first entry of the kernel list); capacity was ensured. */
     void push(MutexRecord record) {
         int n = heldCount;
-        Held slot = held[n];
-        slot.record = record;
-        slot.holds = 1;
+        records[n] = record;
+        addresses[n] = record.wordAddress;
+        holds[n] = 1;
         heldCount = n + 1;
     }
 
     /** Removes entry {@code index}, keeping the order of the rest. */
     void remove(int index) {
         int n = heldCount;
-        Held removed = held[index];
         if (index != n - 1) {
-            System.arraycopy(held, index + 1, held, index, n - 1 - index);
-            held[n - 1] = removed;
+            System.arraycopy(records, index + 1, records, index, n - 1 - index);
+            System.arraycopy(addresses, index + 1, addresses, index, n - 1 - index);
+            System.arraycopy(holds, index + 1, holds, index, n - 1 - index);
         }
-        removed.record = null;
+        records[n - 1] = null;
         heldCount = n - 1;
     }
 }

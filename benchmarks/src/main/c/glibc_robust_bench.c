@@ -1,0 +1,337 @@
+/*
+ * glibc_robust_bench.c - baseline numbers for process-shared robust mutexes.
+ *
+ * The Java library's benchmarks are compared against what glibc itself
+ * achieves with PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST mutexes, with
+ * and without priority inheritance.  This program produces those numbers.
+ *
+ * Build: gcc -O2 -Wall -Wextra -Werror -pthread -o glibc_robust_bench glibc_robust_bench.c
+ *
+ * Usage:
+ *   glibc_robust_bench uncontended ITERATIONS REPEATS
+ *       prints "robust_pi_ns X.XX" and "robust_normal_ns X.XX"
+ *       (median ns per lock+unlock pair on a single thread)
+ *   glibc_robust_bench contended SECONDS pi|normal
+ *       prints "contended_<kind>_ops_per_sec N"
+ *       (lock+unlock pairs per second, summed over two competing processes)
+ *
+ * stdout carries only "key value" lines so a script can parse it; every
+ * diagnostic goes to stderr and makes the program exit with status 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NUM_CHILDREN 2
+/* Reading the clock costs tens of ns; amortise it over this many pairs. */
+#define CLOCK_CHECK_MASK 1023u
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("glibc_robust_bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+/* pthread functions return the error code instead of setting errno. */
+static void check(int rc, const char *what)
+{
+    if (rc != 0)
+        die("%s failed: %s", what, strerror(rc));
+}
+
+/* CLOCK_MONOTONIC is system-wide, so timestamps taken in different
+ * processes can be compared directly (used for the shared deadline). */
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        die("clock_gettime failed: %s", strerror(errno));
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline double ns_per_op(uint64_t start, uint64_t end, uint64_t ops)
+{
+    return (double)(end - start) / (double)ops;
+}
+
+/* Stops the compiler from hoisting or merging work across the lock calls;
+ * costs no instruction, so it is portable to both x86_64 and aarch64. */
+static inline void compiler_barrier(void)
+{
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/*
+ * Every lock goes through this so that the measured path includes the same
+ * robustness handling a real user needs.  EOWNERDEAD can only occur if a
+ * holder died, which this program never lets happen, but if it does the
+ * mutex must be made consistent or it becomes permanently unusable.
+ */
+static inline void lock_mutex(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_lock(m);
+    if (__builtin_expect(rc != 0, 0)) {
+        if (rc != EOWNERDEAD)
+            die("pthread_mutex_lock failed: %s", strerror(rc));
+        fprintf(stderr, "glibc_robust_bench: unexpected EOWNERDEAD, recovering\n");
+        check(pthread_mutex_consistent(m), "pthread_mutex_consistent");
+    }
+}
+
+static inline void unlock_mutex(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_unlock(m);
+    if (__builtin_expect(rc != 0, 0))
+        die("pthread_mutex_unlock failed: %s", strerror(rc));
+}
+
+/* The Java library shares mutexes between processes through mapped memory,
+ * so the baseline mutexes live in MAP_SHARED pages too. */
+static void *map_shared(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die("mmap failed: %s", strerror(errno));
+    return p;
+}
+
+static void init_mutex(pthread_mutex_t *m, int protocol)
+{
+    pthread_mutexattr_t attr;
+    check(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
+    check(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
+          "pthread_mutexattr_setpshared");
+    check(pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST),
+          "pthread_mutexattr_setrobust");
+    check(pthread_mutexattr_setprotocol(&attr, protocol),
+          "pthread_mutexattr_setprotocol");
+    check(pthread_mutex_init(m, &attr), "pthread_mutex_init");
+    check(pthread_mutexattr_destroy(&attr), "pthread_mutexattr_destroy");
+}
+
+/* Parses a strictly positive decimal integer; strtoull alone would accept
+ * "-1" (wrapping it) and trailing garbage. */
+static uint64_t parse_count(const char *s, const char *name)
+{
+    char *end;
+    unsigned long long v;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0)
+        die("%s must be a positive integer, got '%s'", name, s);
+    return (uint64_t)v;
+}
+
+static int protocol_for_kind(const char *kind)
+{
+    if (strcmp(kind, "pi") == 0)
+        return PTHREAD_PRIO_INHERIT;
+    if (strcmp(kind, "normal") == 0)
+        return PTHREAD_PRIO_NONE;
+    die("KIND must be 'pi' or 'normal', got '%s'", kind);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---------------------------------------------------------------- uncontended */
+
+static double time_round(pthread_mutex_t *m, uint64_t iterations)
+{
+    uint64_t start = now_ns();
+    for (uint64_t i = 0; i < iterations; i++) {
+        lock_mutex(m);
+        compiler_barrier();
+        unlock_mutex(m);
+    }
+    return ns_per_op(start, now_ns(), iterations);
+}
+
+/* The median rather than the mean, so that one round disturbed by a
+ * context switch or frequency change does not skew the baseline. */
+static double median_ns(int protocol, uint64_t iterations, uint64_t repeats)
+{
+    pthread_mutex_t *m = map_shared(sizeof *m);
+    double *samples = malloc(repeats * sizeof *samples);
+    double median;
+
+    if (samples == NULL)
+        die("out of memory for %" PRIu64 " samples", repeats);
+    init_mutex(m, protocol);
+
+    /* Warm-up: faults in the page, trains branch predictors, lets the CPU
+     * clock ramp up; not counted. */
+    (void)time_round(m, iterations);
+    for (uint64_t r = 0; r < repeats; r++)
+        samples[r] = time_round(m, iterations);
+
+    qsort(samples, repeats, sizeof *samples, cmp_double);
+    median = (repeats % 2 == 1)
+        ? samples[repeats / 2]
+        : (samples[repeats / 2 - 1] + samples[repeats / 2]) / 2.0;
+
+    check(pthread_mutex_destroy(m), "pthread_mutex_destroy");
+    free(samples);
+    if (munmap(m, sizeof *m) != 0)
+        die("munmap failed: %s", strerror(errno));
+    return median;
+}
+
+static void run_uncontended(uint64_t iterations, uint64_t repeats)
+{
+    if (repeats > 1000000)
+        die("REPEATS is unreasonably large: %" PRIu64, repeats);
+    printf("robust_pi_ns %.2f\n", median_ns(PTHREAD_PRIO_INHERIT, iterations, repeats));
+    printf("robust_normal_ns %.2f\n", median_ns(PTHREAD_PRIO_NONE, iterations, repeats));
+}
+
+/* ------------------------------------------------------------------ contended */
+
+struct shared_area {
+    pthread_mutex_t mutex;
+    uint64_t counter;            /* only touched while holding mutex */
+    int start;                   /* set by the parent once all are forked */
+    uint64_t deadline_ns;        /* published before start, read after it */
+    uint64_t ops[NUM_CHILDREN];  /* each child's own count, written once */
+    uint64_t end_ns[NUM_CHILDREN];
+};
+
+static void child_loop(struct shared_area *sh, int idx)
+{
+    uint64_t n = 0, deadline, t = 0;
+
+    /* Spin politely: on small machines the parent may need this CPU to
+     * finish forking and set the flag. */
+    while (!__atomic_load_n(&sh->start, __ATOMIC_ACQUIRE))
+        sched_yield();
+    deadline = sh->deadline_ns;
+
+    for (;;) {
+        lock_mutex(&sh->mutex);
+        sh->counter++;
+        unlock_mutex(&sh->mutex);
+        n++;
+        if ((n & CLOCK_CHECK_MASK) == 0 && (t = now_ns()) >= deadline)
+            break;
+    }
+    sh->ops[idx] = n;
+    sh->end_ns[idx] = t;
+}
+
+static void run_contended(double seconds, const char *kind)
+{
+    struct shared_area *sh = map_shared(sizeof *sh);
+    pid_t pids[NUM_CHILDREN];
+    uint64_t start, last_end = 0, total = 0;
+    int failed = 0;
+
+    init_mutex(&sh->mutex, protocol_for_kind(kind));
+
+    /* Anything still buffered would otherwise be duplicated in children. */
+    fflush(NULL);
+    for (int i = 0; i < NUM_CHILDREN; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0)
+            die("fork failed: %s", strerror(errno));
+        if (pids[i] == 0) {
+            child_loop(sh, i);
+            _exit(0);
+        }
+    }
+
+    /* A common deadline, instead of each child timing itself from when it
+     * noticed the flag, keeps both children competing for the whole run. */
+    start = now_ns();
+    sh->deadline_ns = start + (uint64_t)(seconds * 1e9);
+    __atomic_store_n(&sh->start, 1, __ATOMIC_RELEASE);
+
+    for (int i = 0; i < NUM_CHILDREN; i++) {
+        int status;
+        while (waitpid(pids[i], &status, 0) < 0) {
+            if (errno != EINTR)
+                die("waitpid failed: %s", strerror(errno));
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "glibc_robust_bench: child %d did not exit cleanly (status 0x%x)\n",
+                    i, (unsigned)status);
+            failed = 1;
+        }
+    }
+    if (failed)
+        exit(2);
+
+    for (int i = 0; i < NUM_CHILDREN; i++) {
+        total += sh->ops[i];
+        if (sh->end_ns[i] > last_end)
+            last_end = sh->end_ns[i];
+    }
+    /* A mismatch would mean the mutex failed to provide mutual exclusion. */
+    if (sh->counter != total)
+        die("counter mismatch: counter=%" PRIu64 " but children counted %" PRIu64
+            " (%" PRIu64 " + %" PRIu64 ")", sh->counter, total, sh->ops[0], sh->ops[1]);
+
+    /* Divide by the time actually spent: children overshoot the deadline by
+     * up to 1024 iterations.  Rounded by hand to avoid needing -lm. */
+    printf("contended_%s_ops_per_sec %" PRIu64 "\n", kind,
+           (uint64_t)((double)total * 1e9 / (double)(last_end - start) + 0.5));
+
+    check(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
+    if (munmap(sh, sizeof *sh) != 0)
+        die("munmap failed: %s", strerror(errno));
+}
+
+static double parse_seconds(const char *s)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !(v > 0.0) || v > 86400.0)
+        die("SECONDS must be a positive number of at most 86400, got '%s'", s);
+    return v;
+}
+
+static void usage(void)
+{
+    die("usage: glibc_robust_bench uncontended ITERATIONS REPEATS\n"
+        "       glibc_robust_bench contended SECONDS pi|normal");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "uncontended") == 0)
+        run_uncontended(parse_count(argv[2], "ITERATIONS"),
+                        parse_count(argv[3], "REPEATS"));
+    else if (argc == 4 && strcmp(argv[1], "contended") == 0)
+        run_contended(parse_seconds(argv[2]), argv[3]);
+    else
+        usage();
+
+    /* A failed write to stdout (e.g. a full disk) must not look like success. */
+    if (fflush(stdout) != 0 || ferror(stdout))
+        die("writing to stdout failed");
+    return 0;
+}
