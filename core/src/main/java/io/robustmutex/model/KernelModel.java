@@ -57,6 +57,12 @@ public final class KernelModel implements AutoCloseable {
     private static final long DRIVER_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(60);
 
     final Object lock = new Object();
+    /**
+     * Held by whoever drives the model ({@link #run}, {@link #runSteps}, {@link #runUntilQuiet},
+     * {@link #deliverDeath}), so that several Java threads may drive one model (a JCStress test's actors,
+     * for instance): their calls interleave, one at a time, at step boundaries.
+     */
+    private final java.util.concurrent.locks.ReentrantLock driver = new java.util.concurrent.locks.ReentrantLock();
     ModelThread running;
     boolean closed;
 
@@ -316,12 +322,35 @@ public final class KernelModel implements AutoCloseable {
      * @return its state afterwards
      */
     public ModelThread.State run(ModelThread thread) {
-        synchronized (lock) {
-            if (thread.state != ModelThread.State.RUNNABLE) {
-                throw new IllegalStateException(thread + " is not runnable");
+        return runSteps(thread, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Runs one thread for at most {@code steps} steps: it pauses, still runnable, before the next one, or
+     * stops earlier when it finishes its task, blocks, or reaches its kill point. Several Java threads may
+     * call this concurrently on one model; the calls take turns.
+     *
+     * @param thread a runnable thread
+     * @param steps how many steps it may take, at least 1
+     * @return its state afterwards
+     */
+    public ModelThread.State runSteps(ModelThread thread, int steps) {
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps=" + steps);
+        }
+        driver.lock();
+        try {
+            synchronized (lock) {
+                if (thread.state != ModelThread.State.RUNNABLE) {
+                    throw new IllegalStateException(thread + " is not runnable");
+                }
+                thread.stepBudget = steps;
+                handBaton(thread);
+                thread.stepBudget = Integer.MAX_VALUE;
+                return thread.state;
             }
-            handBaton(thread);
-            return thread.state;
+        } finally {
+            driver.unlock();
         }
     }
 
@@ -330,6 +359,15 @@ public final class KernelModel implements AutoCloseable {
      * of stopped threads, and advances the clock to the next timeout, until nothing can happen.
      */
     public void runUntilQuiet() {
+        driver.lock();
+        try {
+            runUntilQuietLocked();
+        } finally {
+            driver.unlock();
+        }
+    }
+
+    private void runUntilQuietLocked() {
         synchronized (lock) {
             while (true) {
                 ModelThread next = firstIn(ModelThread.State.RUNNABLE);
@@ -406,6 +444,15 @@ public final class KernelModel implements AutoCloseable {
             throw new IllegalStateException("deaths are delivered by the driver, not from a simulated thread ("
                     + CURRENT.get() + "); use a KillPoint to kill a thread from inside its own code");
         }
+        driver.lock();
+        try {
+            deliverDeathLocked(thread);
+        } finally {
+            driver.unlock();
+        }
+    }
+
+    private void deliverDeathLocked(ModelThread thread) {
         synchronized (lock) {
             switch (thread.state) {
                 case DEAD -> {
@@ -482,6 +529,15 @@ public final class KernelModel implements AutoCloseable {
         synchronized (lock) {
             if (thread.killed) {
                 throw new ThreadKilled(thread.name);
+            }
+            if (--thread.stepBudget < 0) {
+                // Out of steps: pause before this one, still runnable, until the driver runs it again.
+                thread.state = ModelThread.State.RUNNABLE;
+                thread.yieldAndAwait();
+                if (thread.killed) {
+                    throw new ThreadKilled(thread.name);
+                }
+                thread.stepBudget--;
             }
             Step step = new Step(thread.stepIndex++, operation, target);
             thread.trace.add(step);

@@ -49,6 +49,8 @@ public final class ModelThread {
     KillPoint killPoint;
     final Set<Integer> interruptBefore = new HashSet<>();
     int stepIndex;
+    /** How many more steps the thread may take before pausing (see {@link KernelModel#runSteps}). */
+    int stepBudget = Integer.MAX_VALUE;
     final List<Step> trace = new ArrayList<>();
     Step stoppedAt;
 
