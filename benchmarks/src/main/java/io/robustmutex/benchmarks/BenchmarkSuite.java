@@ -1,0 +1,393 @@
+package io.robustmutex.benchmarks;
+
+import io.robustmutex.Acquisition;
+import io.robustmutex.KernelSupport;
+import io.robustmutex.MutexFile;
+import io.robustmutex.MutexKind;
+import io.robustmutex.RobustMutex;
+import io.robustmutex.SharedMemory;
+import io.robustmutex.internal.MappedMemory;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs every benchmark side by side on this machine and prints one table with ratios to glibc's robust PI
+ * mutex measured in the same run: the JMH benchmarks, the C baseline ({@code glibc_robust_bench}), contended
+ * throughput of two processes, and owner-death recovery latency. {@code benchmarks/run.sh} builds and runs it.
+ *
+ * <p>{@code java -jar benchmarks/target/benchmarks.jar --glibc-bench PATH [--quick] [--out FILE]}
+ */
+public final class BenchmarkSuite {
+
+    private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+
+    private final Path glibcBench;
+    private final boolean quick;
+    private final PrintStream log = System.err;
+
+    private BenchmarkSuite(Path glibcBench, boolean quick) {
+        this.glibcBench = glibcBench;
+        this.quick = quick;
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args {@code --glibc-bench PATH [--quick] [--out FILE]}
+     * @throws Exception on failure
+     */
+    public static void main(String[] args) throws Exception {
+        Path glibc = null;
+        Path out = null;
+        boolean quick = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--glibc-bench" -> glibc = Path.of(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (usage: --glibc-bench PATH [--quick] [--out FILE])");
+            }
+        }
+        if (glibc == null || !Files.isExecutable(glibc)) {
+            throw new IllegalArgumentException("--glibc-bench must name the compiled glibc_robust_bench: " + glibc);
+        }
+        KernelSupport.ensureAvailability();
+        String table = new BenchmarkSuite(glibc, quick).run();
+        System.out.print(table);
+        if (out != null) {
+            Files.writeString(out, table);
+        }
+    }
+
+    private String run() throws Exception {
+        Map<String, Double> jmh = runJmh();
+        Map<String, Double> glibc = runGlibcUncontended();
+        double glibcPi = glibc.get("robust_pi_ns");
+        Map<String, Double> contended = new LinkedHashMap<>();
+        for (String kind : List.of("pi", "normal")) {
+            contended.put("glibc " + kind, median(repeat(runs(), () -> runGlibcContended(kind))));
+            contended.put("RobustMutex " + kind, median(repeat(runs(), () -> runJavaContended(
+                    MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))))));
+        }
+        Map<MutexKind, List<Double>> recovery = new LinkedHashMap<>();
+        for (MutexKind kind : MutexKind.values()) {
+            recovery.put(kind, recoveryLatencies(kind, quick ? 20 : 50));
+        }
+
+        StringBuilder t = new StringBuilder();
+        t.append(String.format("robust-mutex benchmarks, %s%n", ZonedDateTime.now().format(
+                DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"))));
+        t.append(String.format("machine: %s, %d CPUs, Linux %s; JDK %s; memory access: %s; unlock path: %s%n",
+                cpuModel(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.version"),
+                System.getProperty("java.version"), MappedMemory.ACCESS,
+                KernelSupport.capabilities().unlockPath().id()));
+        t.append(String.format("Uncontended lock+unlock, one thread (JMH avgt; C: median of 5 rounds):%n"));
+        String row = "  %-60s %10s %12s%n";
+        t.append(String.format(row, "what", "ns/op", "vs glibc PI"));
+        uncontended(t, row, "glibc robust PI mutex (C)", glibcPi, glibcPi);
+        uncontended(t, row, "glibc robust non-PI mutex (C)", glibc.get("robust_normal_ns"), glibcPi);
+        uncontended(t, row, "RobustMutex PI, acquire()/close()", jmh.get("robustPiAcquire"), glibcPi);
+        uncontended(t, row, "RobustMutex PI, lock()/unlock()", jmh.get("robustPiLock"), glibcPi);
+        uncontended(t, row, "RobustMutex NORMAL, acquire()/close()", jmh.get("robustNormalAcquire"), glibcPi);
+        uncontended(t, row, "RobustMutex NORMAL, lock()/unlock()", jmh.get("robustNormalLock"), glibcPi);
+        uncontended(t, row, "ReentrantLock (one JVM only, not robust)", jmh.get("reentrantLock"), glibcPi);
+        uncontended(t, row, "CAS spin lock on the mapping (not robust, spins)", jmh.get("casSpinLock"), glibcPi);
+        uncontended(t, row, "FileChannel.lock()+release()", jmh.get("fileChannelLock"), glibcPi);
+        t.append(String.format("  FileChannel.lock is %.0fx slower than RobustMutex PI lock()/unlock().%n",
+                jmh.get("fileChannelLock") / jmh.get("robustPiLock")));
+        t.append(String.format("Native call costs (JMH):%n"));
+        uncontended(t, row, "vDSO call by address (__vdso_getcpu, stands in for 7.2)", jmh.get("vdsoGetcpuByAddress"),
+                glibcPi);
+        uncontended(t, row, "a syscall through the binding (gettid)", jmh.get("gettidSyscall"), glibcPi);
+        t.append(String.format("Contended, two processes, lock+counter+unlock (median of %d runs of %.0f s):%n",
+                runs(), seconds()));
+        String crow = "  %-60s %10s %12s%n";
+        t.append(String.format(crow, "what", "Mops/s", "vs glibc"));
+        for (String kind : List.of("pi", "normal")) {
+            double base = contended.get("glibc " + kind);
+            t.append(String.format(crow, "glibc robust " + kind + " (C)", mops(base), "1.00"));
+            double ours = contended.get("RobustMutex " + kind);
+            t.append(String.format(crow, "RobustMutex " + kind.toUpperCase(Locale.ROOT), mops(ours),
+                    String.format("%.2f", ours / base)));
+        }
+        t.append(String.format("Owner-death recovery: SIGKILL of a holder JVM to acquisition by a waiter asleep in"
+                + " the kernel:%n"));
+        for (Map.Entry<MutexKind, List<Double>> entry : recovery.entrySet()) {
+            List<Double> ms = entry.getValue();
+            t.append(String.format("  RobustMutex %-6s median %.2f ms, p99 %.2f ms, max %.2f ms (%d runs)%n",
+                    entry.getKey(), percentile(ms, 50), percentile(ms, 99), Collections.max(ms), ms.size()));
+        }
+        return t.toString();
+    }
+
+    private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {
+        t.append(String.format(row, what, String.format("%.1f", ns), String.format("%.2f", ns / glibcPi)));
+    }
+
+    private int runs() {
+        return quick ? 1 : 3;
+    }
+
+    private double seconds() {
+        return quick ? 1 : 2;
+    }
+
+    private static String mops(double opsPerSecond) {
+        return String.format("%.2f", opsPerSecond / 1e6);
+    }
+
+    // ------------------------------------------------------------------ JMH
+
+    private Map<String, Double> runJmh() throws Exception {
+        log.println("running JMH benchmarks (log: benchmarks/target/jmh.log)...");
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .include(UncontendedBenchmark.class.getName())
+                .include(VdsoCallBenchmark.class.getName())
+                .forks(1)
+                .warmupIterations(quick ? 2 : 3)
+                .warmupTime(TimeValue.seconds(1))
+                .measurementIterations(quick ? 3 : 5)
+                .measurementTime(TimeValue.seconds(1))
+                .output(Path.of("benchmarks", "target", "jmh.log").toAbsolutePath().toString());
+        if (Runtime.version().feature() >= 22) {
+            options.jvmArgsAppend("--enable-native-access=ALL-UNNAMED");
+        }
+        Collection<RunResult> results = new Runner(options.build()).run();
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (RunResult result : results) {
+            String label = result.getParams().getBenchmark();
+            scores.put(label.substring(label.lastIndexOf('.') + 1), result.getPrimaryResult().getScore());
+        }
+        return scores;
+    }
+
+    // ------------------------------------------------------------------ C baseline
+
+    private Map<String, Double> runGlibcUncontended() throws Exception {
+        log.println("running the glibc baseline...");
+        Map<String, Double> values = new LinkedHashMap<>();
+        for (String line : exec(List.of(glibcBench.toString(), "uncontended", quick ? "5000000" : "20000000", "5"))) {
+            String[] parts = line.trim().split(" ");
+            values.put(parts[0], Double.parseDouble(parts[1]));
+        }
+        return values;
+    }
+
+    private double runGlibcContended(String kind) throws Exception {
+        List<String> lines = exec(List.of(glibcBench.toString(), "contended", String.valueOf((long) seconds()),
+                kind));
+        return Double.parseDouble(lines.get(0).trim().split(" ")[1]);
+    }
+
+    // ------------------------------------------------------------------ contended RobustMutex
+
+    private double runJavaContended(MutexKind kind) throws Exception {
+        Path dir = Files.createTempDirectory(tempRoot(), "contended");
+        Path path = dir.resolve("region");
+        try (SharedMemory region = SharedMemory.map(path, 4096)) {
+            region.mutex(0, kind);
+            List<Child> children = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                children.add(Child.start(List.of(JAVA, "-cp", System.getProperty("java.class.path"),
+                        ContendedWorker.class.getName(), path.toString(), kind.name(), String.valueOf(seconds()))));
+            }
+            for (Child child : children) {
+                child.await("READY");
+            }
+            long start = System.nanoTime();
+            region.buffer().putLong(ContendedWorker.START, 1);
+            long total = 0;
+            for (Child child : children) {
+                total += Long.parseLong(child.await("COUNT").substring("COUNT ".length()));
+                child.process.waitFor(60, TimeUnit.SECONDS);
+            }
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            long counter = region.buffer().getLong(ContendedWorker.COUNTER);
+            if (counter != total) {
+                throw new IllegalStateException("lost updates: counter " + counter + ", increments " + total);
+            }
+            return total / elapsed;
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    // ------------------------------------------------------------------ recovery latency
+
+    private List<Double> recoveryLatencies(MutexKind kind, int runs) throws Exception {
+        log.println("measuring recovery latency (" + kind + ", " + runs + " runs)...");
+        Path dir = Files.createTempDirectory(tempRoot(), "recovery");
+        List<Double> millis = new ArrayList<>();
+        try (MutexFile file = MutexFile.open(dir.resolve("recovery.mutex"), 1, kind)) {
+            RobustMutex mutex = file.mutex(0);
+            for (int run = 0; run < runs; run++) {
+                Child holder = Child.start(List.of(JAVA, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
+                        "-cp", System.getProperty("java.class.path"), HolderWorker.class.getName(),
+                        dir.resolve("recovery.mutex").toString()));
+                holder.await("HELD");
+                CompletableFuture<Long> acquired = new CompletableFuture<>();
+                Thread waiter = new Thread(() -> {
+                    try (Acquisition held = mutex.acquire()) {
+                        long at = System.nanoTime();
+                        if (!held.ownerDied()) {
+                            throw new IllegalStateException("the holder's death was not reported");
+                        }
+                        held.markConsistent();
+                        acquired.complete(at);
+                    } catch (Throwable t) {
+                        acquired.completeExceptionally(t);
+                    }
+                });
+                waiter.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!mutex.snapshot().waiters()) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the waiter did not block");
+                    }
+                    Thread.onSpinWait();
+                }
+                long killed = System.nanoTime();
+                holder.process.destroyForcibly();
+                long at = acquired.get(30, TimeUnit.SECONDS);
+                millis.add((at - killed) / 1e6);
+                holder.process.waitFor(30, TimeUnit.SECONDS);
+                waiter.join();
+            }
+        } finally {
+            deleteTree(dir);
+        }
+        return millis;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** A child process whose output lines are read on a thread. */
+    private static final class Child {
+        final Process process;
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        private Child(Process process) {
+            this.process = process;
+            Thread reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    // The process was killed.
+                }
+            });
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        static Child start(List<String> command) throws IOException {
+            return new Child(new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start());
+        }
+
+        String await(String prefix) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline) {
+                synchronized (lines) {
+                    for (String line : lines) {
+                        if (line.startsWith(prefix)) {
+                            return line;
+                        }
+                    }
+                }
+                if (!process.isAlive() && lines.stream().noneMatch(l -> l.startsWith(prefix))) {
+                    throw new IllegalStateException("child exited with " + process.exitValue() + " before printing "
+                            + prefix + ": " + lines);
+                }
+                Thread.sleep(1);
+            }
+            throw new IllegalStateException("no " + prefix + " from child within 120 s: " + lines);
+        }
+    }
+
+    private static List<String> exec(List<String> command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            lines = in.lines().toList();
+        }
+        if (!process.waitFor(10, TimeUnit.MINUTES) || process.exitValue() != 0) {
+            throw new IllegalStateException(command + " failed: " + lines);
+        }
+        return lines;
+    }
+
+    /** A measurement that can fail. */
+    private interface Measurement {
+        double take() throws Exception;
+    }
+
+    private static List<Double> repeat(int times, Measurement measurement) throws Exception {
+        List<Double> values = new ArrayList<>();
+        for (int i = 0; i < times; i++) {
+            values.add(measurement.take());
+        }
+        return values;
+    }
+
+    private static double median(List<Double> values) {
+        return percentile(values, 50);
+    }
+
+    private static double percentile(List<Double> values, double p) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    private static Path tempRoot() {
+        return Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm")
+                : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            // Fall through to the JDK's name.
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
