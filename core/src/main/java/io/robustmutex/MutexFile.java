@@ -20,6 +20,9 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -188,6 +191,42 @@ public final class MutexFile implements AutoCloseable {
             channel.force(true);
         }
         return new MutexFile(path, memory, header, protocol, pidNamespace, reset);
+    }
+
+    /**
+     * Reads a mutex file without opening it for use: no lock is taken, no mapping is made, nothing is
+     * written, and the kernel support is not needed. Every field of every record is reported as found.
+     *
+     * @param path the file
+     * @return the report
+     * @throws java.nio.file.NoSuchFileException when it does not exist
+     * @throws MutexFileFormatException when it is not a valid mutex file
+     * @throws IOException when it cannot be read
+     */
+    public static MutexFileReport inspect(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        try (FileChannel channel = MappedFiles.openReadOnly(path)) {
+            long size = channel.size();
+            MutexFileHeader header = MutexFileHeader.validate(path, readHeader(channel), size);
+            ByteBuffer records = ByteBuffer.allocate(header.recordCount() * MutexRecordDescriptor.SIZE)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            while (records.hasRemaining()
+                    && channel.read(records, MutexFileHeaderDescriptor.SIZE + records.position()) > 0) {
+                // read until full
+            }
+            List<MutexSnapshot> snapshots = new ArrayList<>();
+            for (int i = 0; i < header.recordCount(); i++) {
+                try {
+                    snapshots.add(MutexSnapshot.decode(records.duplicate().position(i * MutexRecordDescriptor.SIZE)));
+                } catch (IllegalStateException e) {
+                    throw new MutexFileFormatException(path, "record " + i + ": " + e.getMessage());
+                }
+            }
+            boolean currentBoot = header.bootId().equals(HostIdentity.bootId());
+            boolean sameNamespace = header.pidNamespace() == HostIdentity.pidNamespace();
+            return new MutexFileReport(path, header.kind(), Instant.ofEpochMilli(header.createdMillis()),
+                    header.bootId(), currentBoot, header.pidNamespace(), sameNamespace, snapshots);
+        }
     }
 
     private static ByteBuffer readHeader(FileChannel channel) throws IOException {

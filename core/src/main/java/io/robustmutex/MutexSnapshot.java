@@ -1,5 +1,11 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.FutexWord;
+import io.robustmutex.internal.MutexRecord;
+import io.robustmutex.internal.MutexRecordDescriptor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
  * What a mutex record says at one moment, read without taking the mutex (fields may change while they are
  * read; each is read atomically).
@@ -24,6 +30,30 @@ public record MutexSnapshot(
         boolean ownerDied,
         long fencingToken,
         long ownerDiedCount) {
+
+    /**
+     * Decodes a record from its 64 bytes.
+     *
+     * @param record the record's bytes from its first byte (little-endian is applied)
+     * @return the snapshot
+     * @throws IllegalStateException when the kind or state field holds no valid value
+     */
+    static MutexSnapshot decode(ByteBuffer record) {
+        ByteBuffer r = record.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int base = r.position();
+        int word = r.getInt(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET);
+        int kindWord = r.getInt(base + MutexRecordDescriptor.KIND_OFFSET);
+        MutexKind kind = MutexRecord.decodeKind(kindWord);
+        if (kind == null) {
+            throw new IllegalStateException(String.format("kind word=0x%08x is not that of an initialized record",
+                    kindWord));
+        }
+        return new MutexSnapshot(kind, MutexState.decode(r.getInt(base + MutexRecordDescriptor.STATE_OFFSET)), word,
+                FutexWord.owner(word), r.getInt(base + MutexRecordDescriptor.OWNER_PID_OFFSET),
+                FutexWord.hasWaiters(word), FutexWord.ownerDied(word),
+                r.getLong(base + MutexRecordDescriptor.FENCING_TOKEN_OFFSET),
+                r.getLong(base + MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET));
+    }
 
     /**
      * Whether some thread holds the mutex.

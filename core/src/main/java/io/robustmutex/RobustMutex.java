@@ -1,11 +1,12 @@
 package io.robustmutex;
 
 import io.robustmutex.internal.ApiBridge;
-import io.robustmutex.internal.FutexWord;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.OpenFlag;
 import io.robustmutex.internal.RobustMutexProtocol;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -347,19 +348,13 @@ public final class RobustMutex implements Lock {
     }
 
     static MutexSnapshot snapshot(MutexRecord record) {
+        // Eight atomic 8-byte reads: the word and the state are read together, the rest may move meanwhile.
         var memory = record.memory();
-        int base = record.offset();
-        int word = memory.getIntVolatile(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET);
-        return new MutexSnapshot(
-                record.kind(),
-                MutexState.decode(memory.getIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET)),
-                word,
-                word & FutexWord.TID_MASK,
-                memory.getIntVolatile(base + MutexRecordDescriptor.OWNER_PID_OFFSET),
-                FutexWord.hasWaiters(word),
-                FutexWord.ownerDied(word),
-                memory.getLongVolatile(base + MutexRecordDescriptor.FENCING_TOKEN_OFFSET),
-                memory.getLongVolatile(base + MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET));
+        ByteBuffer copy = ByteBuffer.allocate(MutexRecordDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
+            copy.putLong(field, memory.getLongVolatile(record.offset() + field));
+        }
+        return MutexSnapshot.decode(copy);
     }
 
     MutexRecord record() {

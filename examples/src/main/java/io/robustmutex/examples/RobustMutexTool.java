@@ -37,8 +37,12 @@ public final class RobustMutexTool {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
+        COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("doctor", new DoctorCommand());
+        COMMANDS.put("inspect", new InspectCommand());
         COMMANDS.put("model-check", new ModelCheckCommand());
+        COMMANDS.put("example-file-lock", new FileLockExample());
+        COMMANDS.put("example-embedded", new EmbeddedMutexExample());
     }
 
     private RobustMutexTool() {

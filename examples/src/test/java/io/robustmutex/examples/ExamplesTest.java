@@ -1,0 +1,125 @@
+package io.robustmutex.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.robustmutex.MutexFile;
+import io.robustmutex.MutexKind;
+import io.robustmutex.testing.ChildProcess;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The demo, the examples and inspect run as documented. */
+class ExamplesTest {
+
+    @TempDir
+    Path dir;
+
+    /** Output and exit code of one command. */
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = RobustMutexTool.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** The demo kills the holder JVM and the successor repairs the ledger after being told the owner died. */
+    @Test
+    void demoShowsRecovery() {
+        Run demo = run("demo");
+        assertEquals(0, demo.exit(), demo.out() + demo.err());
+        assertTrue(demo.out().contains("unlock path "), demo.out());
+        assertTrue(demo.out().contains("successor: acquired, ownerDied=true"), demo.out());
+        assertTrue(demo.out().contains("marked consistent: A=40 B=60 (sum 100)"), demo.out());
+        assertTrue(demo.out().contains("mutex state CONSISTENT, owner deaths detected 1"), demo.out());
+    }
+
+    /** Before: a second thread of one JVM cannot wait for a FileChannel lock. After: no lost update. */
+    @Test
+    void fileLockExample() {
+        Run example = run("example-file-lock");
+        assertEquals(0, example.exit(), example.out() + example.err());
+        assertTrue(example.out().contains("OverlappingFileLockException"), example.out());
+        assertTrue(example.out().contains("counter=200000 (no lost update)"), example.out());
+    }
+
+    /** The embedded mutex keeps a reader from ever seeing a torn update. */
+    @Test
+    void embeddedExample() {
+        Run example = run("example-embedded", dir.resolve("prices").toString());
+        assertEquals(0, example.exit(), example.out() + example.err());
+        assertTrue(example.out().contains("saw 0 torn updates"), example.out());
+    }
+
+    /** inspect shows a killed holder: owner died, its pid no longer alive; a live holder is shown alive. */
+    @Test
+    void inspectShowsAKilledHolder() throws Exception {
+        Path path = dir.resolve("inspect.mutex");
+        MutexFile.open(path, 2, MutexKind.NORMAL).close();
+        long killedPid;
+        try (ChildProcess holder = ChildProcess.start(HoldMutex.class, path.toString(), "0")) {
+            holder.awaitLine("HELD", Duration.ofSeconds(60));
+            killedPid = holder.pid();
+            holder.kill();
+        }
+        try (ChildProcess live = ChildProcess.start(HoldMutex.class, path.toString(), "1")) {
+            live.awaitLine("HELD", Duration.ofSeconds(60));
+            byte[] before = Files.readAllBytes(path);
+            Run inspect = run("inspect", path.toString());
+            assertEquals(0, inspect.exit(), inspect.err());
+            assertArrayEquals(before, Files.readAllBytes(path), "inspect does not modify the file");
+            List<String> lines = List.of(inspect.out().split("\n"));
+            String dead = lines.stream().filter(l -> l.startsWith("0 ")).findFirst().orElseThrow();
+            String held = lines.stream().filter(l -> l.startsWith("1 ")).findFirst().orElseThrow();
+            String[] d = dead.trim().split("\\s+");
+            assertEquals(List.of("0", "NORMAL", "CONSISTENT", "0", Long.toString(killedPid), "no", "no", "yes", "1",
+                    "0"), List.of(d));
+            String[] h = held.trim().split("\\s+");
+            assertEquals(Long.toString(live.pid()), h[4]);
+            assertEquals("yes", h[5], held);
+            assertTrue(!h[3].equals("0"), held);
+        }
+    }
+
+    /** inspect refuses a file that is not a mutex file, with the reason, and exits non-zero. */
+    @Test
+    void inspectRefusesABadFile() throws Exception {
+        Path bad = Files.write(dir.resolve("bad"), new byte[5000]);
+        Run inspect = run("inspect", bad.toString());
+        assertEquals(1, inspect.exit());
+        assertTrue(inspect.err().contains("magic is missing"), inspect.err());
+        assertEquals(1, run("inspect", dir.resolve("absent").toString()).exit());
+        assertEquals(2, run("inspect").exit());
+    }
+
+    /** Takes one mutex of a file and waits to be killed (a child JVM of the inspect test). */
+    public static final class HoldMutex {
+        private HoldMutex() {
+        }
+
+        /**
+         * Entry point.
+         *
+         * @param args the file and the index
+         * @throws Exception on failure
+         */
+        public static void main(String[] args) throws Exception {
+            MutexFile file = MutexFile.openExisting(Path.of(args[0]));
+            file.mutex(Integer.parseInt(args[1])).lock();
+            System.out.println("HELD");
+            new java.util.concurrent.CountDownLatch(1).await();
+        }
+    }
+}
