@@ -6,7 +6,6 @@ import io.robustmutex.internal.MappedMemory;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.OpenFlag;
-import io.robustmutex.internal.RobustListHeads;
 import io.robustmutex.internal.RobustMutexProtocol;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -221,14 +220,7 @@ public final class SharedMemory implements AutoCloseable {
      */
     @Override
     public synchronized void close() {
-        if (open.isClosed()) {
-            return;
-        }
-        if (RobustListHeads.anyLiveThreadHolds(memory)) {
-            throw new IllegalStateException(path + ": a thread of this JVM holds one of its mutexes; release it"
-                    + " before closing");
-        }
-        open.close();
+        open.closeUnlessHeld(memory);
     }
 
     @Override

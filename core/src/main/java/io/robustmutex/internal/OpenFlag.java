@@ -44,6 +44,23 @@ public final class OpenFlag {
     }
 
     /**
+     * Marks a handle of mapped memory closed, unless a live thread of this JVM holds a mutex in it.
+     *
+     * @param memory the handle's memory
+     * @throws IllegalStateException naming the handle when a mutex in it is held
+     */
+    public void closeUnlessHeld(AtomicMemory memory) {
+        if (closed) {
+            return;
+        }
+        if (RobustListHeads.anyLiveThreadHolds(memory)) {
+            throw new IllegalStateException(name + ": a thread of this JVM holds one of its mutexes; release it"
+                    + " before closing");
+        }
+        closed = true;
+    }
+
+    /**
      * The handle's name.
      *
      * @return the name
