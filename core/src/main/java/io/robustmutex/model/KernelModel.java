@@ -292,6 +292,21 @@ public final class KernelModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Wraps a caller's buffer (heap, direct, or mapped from a file) as a shared object: simulated processes
+     * that map it read and write those very bytes. Only simulated threads may touch it while the model
+     * runs.
+     *
+     * @param name a name for messages
+     * @param buffer a writable buffer; its capacity is the object's size
+     * @return the object
+     */
+    public SharedObject wrapSharedObject(String name, java.nio.ByteBuffer buffer) {
+        synchronized (lock) {
+            return new SharedObject(name + "#" + nextObject++, buffer);
+        }
+    }
+
     ModelThread newThread(ModelProcess process, String name) {
         synchronized (lock) {
             ModelThread thread = new ModelThread(this, process, nextTid++, name);

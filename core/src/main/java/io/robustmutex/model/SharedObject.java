@@ -2,17 +2,17 @@ package io.robustmutex.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
  * A shared memory object of the model (think of a file in {@code /dev/shm}): bytes that simulated processes
- * map at addresses of their own. Futex keys of shared mappings are (object, offset), so processes that map
- * one object at different addresses wait and wake on the same words, as with the kernel's shared futexes.
+ * map at addresses of their own, either the model's own or those of a buffer the caller supplies (a mapping
+ * of a real mutex file, for instance; see {@link KernelModel#wrapSharedObject}). Futex keys of shared
+ * mappings are (object, offset), so processes that map one object at different addresses wait and wake on the
+ * same words, as with the kernel's shared futexes.
  */
 public final class SharedObject {
 
     private final String name;
-    private final byte[] bytes;
     final ByteBuffer view;
 
     SharedObject(String name, int size) {
@@ -20,8 +20,15 @@ public final class SharedObject {
             throw new IllegalArgumentException("size=" + size + " (must be > 0)");
         }
         this.name = name;
-        this.bytes = new byte[size];
-        this.view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        this.view = ByteBuffer.wrap(new byte[size]).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    SharedObject(String name, ByteBuffer buffer) {
+        if (buffer.capacity() == 0 || buffer.isReadOnly()) {
+            throw new IllegalArgumentException("a shared object needs a writable, non-empty buffer: " + buffer);
+        }
+        this.name = name;
+        this.view = buffer.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /**
@@ -39,7 +46,7 @@ public final class SharedObject {
      * @return bytes
      */
     public int size() {
-        return bytes.length;
+        return view.capacity();
     }
 
     /**
@@ -48,11 +55,13 @@ public final class SharedObject {
      * @return the bytes
      */
     public byte[] snapshot() {
-        return Arrays.copyOf(bytes, bytes.length);
+        byte[] copy = new byte[view.capacity()];
+        view.get(0, copy);
+        return copy;
     }
 
     @Override
     public String toString() {
-        return "SharedObject[" + name + ", " + bytes.length + " bytes]";
+        return "SharedObject[" + name + ", " + view.capacity() + " bytes]";
     }
 }

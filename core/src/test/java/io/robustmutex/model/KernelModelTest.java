@@ -46,4 +46,23 @@ class KernelModelTest {
             }
         }
     }
+
+    /** The model runs on a caller's off-heap buffer: the record it initializes is there, byte for byte. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void runsOnACallersDirectBuffer(MutexKind kind) {
+        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(4096)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (KernelModel model = KernelModel.builder().build()) {
+            SharedObject shm = model.wrapSharedObject("direct", direct);
+            ModelProcess process = model.newProcess();
+            RobustMutex mutex = process.map(shm).mutex(128, kind);
+            ModelThread thread = process.newThread("t");
+            ModelTask<Long> task = thread.start(() -> mutex.acquire().fencingToken());
+            model.runUntilQuiet();
+            assertEquals(1L, task.result());
+            assertEquals(thread.tid(), direct.getInt(128), "the word in the caller's buffer names the holder");
+            assertEquals(1L, direct.getLong(128 + 8), "the fencing token is in the caller's buffer");
+        }
+    }
 }
