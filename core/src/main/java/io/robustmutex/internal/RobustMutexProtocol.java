@@ -75,6 +75,11 @@ import java.lang.ref.Reference;
  *
  * <p>Every step is one memory access or one kernel call, made through {@link AtomicMemory} and
  * {@link Kernel}; the reference model implements both and can kill a thread before any of them.
+ *
+ * <p>Speed: {@link #lockFast} and the first branch of {@link #unlock} are the same steps for the common case
+ * of a thread that holds nothing else (the list is then just the head), kept small so the JIT inlines them
+ * into callers, with everything rare moved into separate methods. A record caches the state of the thread
+ * that used it last, so a thread taking the same mutex again skips the thread-local lookup.
  */
 public final class RobustMutexProtocol {
 
