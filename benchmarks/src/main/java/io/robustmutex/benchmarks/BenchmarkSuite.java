@@ -165,7 +165,7 @@ public final class BenchmarkSuite {
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(UncontendedBenchmark.class.getName())
                 .include(VdsoCallBenchmark.class.getName())
-                .forks(1)
+                .forks(quick ? 1 : 2)
                 .warmupIterations(quick ? 2 : 3)
                 .warmupTime(TimeValue.seconds(1))
                 .measurementIterations(quick ? 3 : 5)

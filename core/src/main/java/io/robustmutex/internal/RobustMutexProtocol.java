@@ -536,12 +536,11 @@ public final class RobustMutexProtocol {
      * library's back), leaves no pending entry naming memory that nothing may keep mapped, and reports it.
      */
     private void releaseOrClearPending(RobustThread thread, MutexRecord record, int index) {
-        if (classic && record.pi) {
-            // Classic PI, uncontended: the common case on kernels before 7.2, kept inline.
-            if (record.memory.compareAndSetInt(record.wordOffset, thread.tid, FutexWord.FREE)) {
-                thread.head.putLongRelease(thread.pendingOffset, 0);
-                return;
-            }
+        if (classic && record.memory.compareAndSetInt(record.wordOffset, thread.tid, FutexWord.FREE)) {
+            // Classic and uncontended (the word is exactly our TID, so nobody waits), the common case on
+            // kernels before 7.2, kept inline. For NORMAL this is the exchange with 0 that needs no wake.
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            return;
         }
         try {
             release(thread, record);
