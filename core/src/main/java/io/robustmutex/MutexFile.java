@@ -51,6 +51,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * <p>{@link #close()} marks this handle closed; later operations through it throw
  * {@link IllegalStateException}. The memory is unmapped only when nothing references it any more, so no
  * thread of the JVM can ever have the kernel write into memory that was unmapped under it.
+ *
+ * <p>Every process that can write the file is trusted: it writes list pointers the kernel follows when our
+ * threads exit, as with glibc's process-shared robust mutexes. In particular, a file must not be truncated
+ * while mapped: the next access to a vanished page raises SIGBUS, which HotSpot turns into an
+ * {@link InternalError} in compiled code but not in an interpreted atomic operation, where it ends the JVM.
  */
 public final class MutexFile implements AutoCloseable {
 
