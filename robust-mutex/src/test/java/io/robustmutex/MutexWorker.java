@@ -18,6 +18,10 @@ import java.util.concurrent.CountDownLatch;
  * <li>{@code wait FILE INDEX}: print {@code WAITING}, acquire, print {@code ACQUIRED token=T ownerDied=B},
  *     then hang until killed.</li>
  * <li>{@code open FILE COUNT KIND}: open (creating) the file, print {@code OPENED count=C}, exit.</li>
+ * <li>{@code churn REGION KIND}: print {@code READY} and increment the counter of an increment region under the
+ *     mutex until killed. An acquisition that finds another process's marker must report the owner's death, and
+ *     that process must be in the parent's kill log (offset {@link #KILLED}); otherwise print a line starting
+ *     {@code VIOLATION} and exit 3. Each reported death is counted at offset {@link #DEATHS}.</li>
  * </ul>
  */
 public final class MutexWorker {
@@ -28,6 +32,12 @@ public final class MutexWorker {
     static final int INSIDE = 72;
     /** Offset of the start flag the parent sets once every child is ready. */
     static final int GO = 80;
+    /** Offset of the number of deaths churn workers were told of. */
+    static final int DEATHS = 88;
+    /** Offset of the kill log: a count, then the pids the parent killed (written before each kill). */
+    static final int KILLED = 1024;
+    /** Capacity of the kill log. */
+    static final int KILLED_CAPACITY = 300;
 
     private MutexWorker() {
     }
@@ -49,6 +59,7 @@ public final class MutexWorker {
                     System.out.println("OPENED count=" + file.mutexCount());
                 }
             }
+            case "churn" -> churn(Path.of(args[1]), MutexKind.valueOf(args[2]));
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
@@ -82,6 +93,60 @@ public final class MutexWorker {
             }
         }
         System.out.println("DONE");
+    }
+
+    /**
+     * Records a pid in the kill log of an increment region; call before killing it.
+     *
+     * @param data the region's buffer
+     * @param pid the process about to be killed
+     */
+    static void logKill(ByteBuffer data, long pid) {
+        long count = data.getLong(KILLED);
+        if (count >= KILLED_CAPACITY) {
+            throw new IllegalStateException("kill log full");
+        }
+        data.putLong(KILLED + 8 + 8 * (int) count, pid);
+        data.putLong(KILLED, count + 1);
+    }
+
+    private static boolean killed(ByteBuffer data, long pid) {
+        long count = data.getLong(KILLED);
+        for (int i = 0; i < count; i++) {
+            if (data.getLong(KILLED + 8 + 8 * i) == pid) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static void churn(Path path, MutexKind kind) throws Exception {
+        SharedMemory region = SharedMemory.map(path, 4096);
+        RobustMutex mutex = region.mutex(0, kind);
+        ByteBuffer data = region.buffer();
+        long me = ProcessHandle.current().pid();
+        System.out.println("READY");
+        while (true) {
+            try (Acquisition held = mutex.acquire()) {
+                long inside = data.getLong(INSIDE);
+                if (inside != 0 && (!held.ownerDied() || !killed(data, inside))) {
+                    System.out.println("VIOLATION marker=" + inside + " ownerDied=" + held.ownerDied()
+                            + " killed=" + killed(data, inside) + " " + mutex.snapshot());
+                    System.exit(3);
+                }
+                if (held.ownerDied()) {
+                    data.putLong(DEATHS, data.getLong(DEATHS) + 1);
+                    held.markConsistent();
+                }
+                data.putLong(INSIDE, me);
+                long counter = data.getLong(COUNTER);
+                for (int i = 0; i < 100; i++) {
+                    Thread.onSpinWait();
+                }
+                data.putLong(COUNTER, counter + 1);
+                data.putLong(INSIDE, 0);
+            }
+        }
     }
 
     static void hold(Path path, int index) throws Exception {

@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.testing.ChildProcess;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -148,6 +150,82 @@ class RobustMutexProcessesTest {
                 assertEquals(mine.fencingToken() + 1, field(line, "token"));
             }
         }
+    }
+
+    /**
+     * Three processes hammer the mutex while this one kills one of them with SIGKILL, again and again, half the
+     * time the current owner. After every kill the survivors make progress; no acquirer ever finds another
+     * process inside the critical section unless that process was killed and the death is reported; and the
+     * mutex counts at least the deaths its acquirers were told of, and no more than there were kills.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void killStorm(MutexKind kind) throws Exception {
+        Path region = dir.resolve("storm");
+        int rounds = 12;
+        List<ChildProcess> workers = new ArrayList<>();
+        Random random = new Random(kind.ordinal());
+        try (SharedMemory memory = SharedMemory.map(region, 4096)) {
+            RobustMutex mutex = memory.mutex(0, kind);
+            ByteBuffer data = memory.buffer();
+            for (int i = 0; i < 3; i++) {
+                workers.add(startChurn(region, kind));
+            }
+            for (int round = 0; round < rounds; round++) {
+                int victim = random.nextInt(workers.size());
+                if (round % 2 == 0) {
+                    long owner = mutex.snapshot().ownerPid();
+                    for (int i = 0; i < workers.size(); i++) {
+                        if (workers.get(i).pid() == owner) {
+                            victim = i;
+                        }
+                    }
+                }
+                ChildProcess killed = workers.get(victim);
+                MutexWorker.logKill(data, killed.pid());
+                killed.kill();
+                assertNoViolation(killed);
+                long before = data.getLong(MutexWorker.COUNTER);
+                await().atMost(PROMPTLY).until(() -> data.getLong(MutexWorker.COUNTER) > before + 1000);
+                for (ChildProcess worker : workers) {
+                    assertTrue(worker.process().isAlive() || worker == killed,
+                            () -> "worker " + worker.pid() + " exited: " + worker.lines());
+                }
+                workers.set(victim, startChurn(region, kind));
+            }
+            for (ChildProcess worker : workers) {
+                MutexWorker.logKill(data, worker.pid());
+                worker.kill();
+                assertNoViolation(worker);
+            }
+            long reported = data.getLong(MutexWorker.DEATHS);
+            try (Acquisition last = mutex.tryAcquire(PROMPTLY).orElseThrow()) {
+                if (last.ownerDied()) {
+                    reported++;
+                    last.markConsistent();
+                }
+                if (!last.ownerDied()) {
+                    assertEquals(0, data.getLong(MutexWorker.INSIDE), "a marker left behind by an unreported death");
+                }
+            }
+            long counted = mutex.snapshot().ownerDiedCount();
+            assertTrue(reported >= 1, "half the kills aim at the owner; at least one must land inside");
+            assertTrue(counted >= reported && counted <= rounds + 3,
+                    () -> "ownerDiedCount " + counted + ", reported " + data.getLong(MutexWorker.DEATHS));
+        } finally {
+            workers.forEach(ChildProcess::close);
+        }
+    }
+
+    private static void assertNoViolation(ChildProcess worker) {
+        assertTrue(worker.lines().stream().noneMatch(l -> l.startsWith("VIOLATION")),
+                () -> String.join("\n", worker.lines()));
+    }
+
+    private static ChildProcess startChurn(Path region, MutexKind kind) {
+        ChildProcess worker = ChildProcess.start(MutexWorker.class, "churn", region.toString(), kind.name());
+        worker.awaitLine("READY", START);
+        return worker;
     }
 
     /** Processes creating the same file at once all end up with one valid file. */
