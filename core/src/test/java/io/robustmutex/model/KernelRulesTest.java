@@ -7,34 +7,10 @@ import io.robustmutex.internal.Errno;
 import io.robustmutex.internal.FutexOp;
 import io.robustmutex.internal.FutexWord;
 import java.util.concurrent.Callable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The model's kernel rules, each against the sentence of kernel-abi.md it implements. */
-class KernelRulesTest {
-
-    private KernelModel model;
-    private ModelProcess process;
-    private ModelRegion mem;
-    private ModelSyscalls sys;
-
-    @BeforeEach
-    void setUp() {
-        model = KernelModel.builder().build();
-        process = model.newProcess();
-        mem = process.map(model.newSharedObject("rules", 8192));
-        sys = new ModelSyscalls(process);
-    }
-
-    @AfterEach
-    void tearDown() {
-        model.close();
-    }
-
-    private long at(int offset) {
-        return mem.address() + offset;
-    }
+class KernelRulesTest extends ModelFixture {
 
     private <T> T onThread(Callable<T> body) {
         ModelTask<T> task = process.newThread("t").start(body);

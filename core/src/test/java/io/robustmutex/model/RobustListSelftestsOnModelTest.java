@@ -8,8 +8,6 @@ import io.robustmutex.internal.FutexOp;
 import io.robustmutex.internal.FutexWord;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,31 +21,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Layout in the mapped object: robust list heads at 0 and 32, lock words from 1024 with their list entries
  * 32 bytes after them (futex_offset -32).
  */
-class RobustListSelftestsOnModelTest {
+class RobustListSelftestsOnModelTest extends ModelFixture {
 
     private static final int WAITERS = FutexWord.WAITERS;
-
-    private KernelModel model;
-    private ModelProcess process;
-    private ModelRegion mem;
-    private ModelSyscalls sys;
-
-    @BeforeEach
-    void setUp() {
-        model = KernelModel.builder().build();
-        process = model.newProcess();
-        mem = process.map(model.newSharedObject("selftest", 8192));
-        sys = new ModelSyscalls(process);
-    }
-
-    @AfterEach
-    void tearDown() {
-        model.close();
-    }
-
-    private long at(int offset) {
-        return mem.address() + offset;
-    }
 
     private static int wordOffset(int i) {
         return 1024 + i * 64;
