@@ -106,6 +106,52 @@ class RobustMutexThreadsTest {
         }
     }
 
+    /**
+     * A thread holding several mutexes releases them in an order other than the reverse of acquisition and
+     * takes more, then ends. The kernel's own exit walk of the thread's robust list must find exactly the
+     * mutexes still held, so the list stayed intact through every unlink; the released ones stay free.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void severalHeldMutexesReleasedOutOfOrderKeepTheKernelListIntact(MutexKind kind) throws Exception {
+        try (MutexFile file = MutexFile.open(dir.resolve("several-" + kind + ".mutex"), 6, kind)) {
+            List<RobustMutex> m = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                m.add(file.mutex(i));
+            }
+            Threads.runToEnd("holds-several", () -> {
+                m.get(0).lock();                                           // the first hold, alone
+                m.get(1).lock();
+                assertTrue(m.get(2).tryLock());
+                assertTrue(m.get(3).tryAcquire(Duration.ofSeconds(10)).isPresent());
+                m.get(0).unlock();                                         // the oldest, with three after it
+                m.get(2).unlock();                                         // one in the middle
+                m.get(4).lockInterruptibly();
+                m.get(0).lock();                                           // again, now the newest
+                m.get(0).lock();                                           // re-entered: one entry, two holds
+                m.get(3).unlock();
+                m.get(5).lock();
+                m.get(5).unlock();                                         // the newest, at the list's front
+                for (int i = 0; i < 6; i++) {
+                    assertEquals(i == 0 || i == 1 || i == 4, m.get(i).isHeldByCurrentThread(), "mutex " + i);
+                }
+                return null;                                               // ends holding 1, 4 and 0
+            });
+            await().atMost(Duration.ofSeconds(30)).until(() -> m.get(0).snapshot().ownerDied()
+                    && m.get(1).snapshot().ownerDied() && m.get(4).snapshot().ownerDied());
+            for (int i = 0; i < 6; i++) {
+                MutexSnapshot snapshot = m.get(i).snapshot();
+                boolean held = i == 0 || i == 1 || i == 4;
+                assertEquals(held, snapshot.ownerDied(), "mutex " + i + ": " + snapshot);
+                assertEquals(0, snapshot.ownerTid(), "mutex " + i + ": " + snapshot);
+                try (Acquisition acquisition = m.get(i).acquire()) {
+                    assertEquals(held, acquisition.ownerDied(), "mutex " + i);
+                    acquisition.markConsistent();
+                }
+            }
+        }
+    }
+
     /** A thread waiting in the kernel is woken when the holder thread ends, and learns of the death. */
     @ParameterizedTest
     @EnumSource(MutexKind.class)
