@@ -24,8 +24,18 @@ public final class RobustThread {
     final int pendingOffset;
     /** The offset of list.next in {@link #head}. */
     final int listNextOffset;
-    /** Held records in acquisition order, their word addresses, and their re-entrant hold counts. */
+    /**
+     * Held entry 0, and the last record the thread acquired while holding nothing, which it keeps after its
+     * release. Keeping it costs one mapping kept reachable per thread at most, until the thread next takes a
+     * different record first or ends; in exchange the common lock (a thread that holds nothing takes the
+     * record it took last time) stores no reference, whose garbage-collector write barriers cost as much
+     * here as the rest of the bookkeeping. Reachable from here, the record's mapping stays mapped while it is
+     * held (design.md section 5).
+     */
+    private MutexRecord first;
+    /** Held entries 1 and up (slot 0 is unused: see {@link #first}). */
     private MutexRecord[] records = new MutexRecord[4];
+    /** The word addresses and re-entrant hold counts of the held entries, in acquisition order. */
     private long[] addresses = new long[4];
     private int[] holds = new int[4];
     /**
@@ -116,7 +126,7 @@ public final class RobustThread {
         MutexRecord[] snapshot = records;
         int count = Math.min(heldCount, snapshot.length);
         for (int i = 0; i < count; i++) {
-            MutexRecord record = snapshot[i];
+            MutexRecord record = i == 0 ? first : snapshot[i];
             if (record != null && record.memory == memory) {
                 return true;
             }
@@ -145,7 +155,7 @@ public final class RobustThread {
     }
 
     MutexRecord record(int index) {
-        return records[index];
+        return index == 0 ? first : records[index];
     }
 
     int holds(int index) {
@@ -169,7 +179,11 @@ public final class RobustThread {
     /** Appends a newly acquired record (the new first entry of the kernel list); capacity was ensured. */
     void push(MutexRecord record) {
         int n = heldCount;
-        records[n] = record;
+        if (n != 0) {
+            records[n] = record;
+        } else if (first != record) {
+            first = record;
+        }
         addresses[n] = record.wordAddress;
         holds[n] = 1;
         heldCount = n + 1;
@@ -179,11 +193,18 @@ public final class RobustThread {
     void remove(int index) {
         int n = heldCount;
         if (index != n - 1) {
-            System.arraycopy(records, index + 1, records, index, n - 1 - index);
+            if (index == 0) {
+                first = records[1];
+                System.arraycopy(records, 2, records, 1, n - 2);
+            } else {
+                System.arraycopy(records, index + 1, records, index, n - 1 - index);
+            }
             System.arraycopy(addresses, index + 1, addresses, index, n - 1 - index);
             System.arraycopy(holds, index + 1, holds, index, n - 1 - index);
         }
-        records[n - 1] = null;
+        if (n > 1) {
+            records[n - 1] = null;
+        }
         heldCount = n - 1;
     }
 }
