@@ -14,18 +14,24 @@ import java.util.Objects;
  * address through {@code sun.misc.Unsafe}, about as fast as C (design.md section 8 measured the protocol's
  * fifteen accesses at under half the cost of the alternative); {@link VarHandleMemory} goes through
  * {@code ByteBuffer} view {@link java.lang.invoke.VarHandle}s, which bounds-check every access. Unsafe's
- * memory-access methods are deprecated for removal and print a warning from JDK 24 on, so they are used only
- * before JDK 24; the system property {@value #PROPERTY} ({@code unsafe} or {@code varhandle}) overrides the
- * choice. Offsets are validated where records and heads are created, so no access here can leave its
- * region.
+ * memory-access methods are deprecated for removal and print a warning from JDK 24 on, so from JDK 24 they
+ * are used only when the JVM was started with {@code --sun-misc-unsafe-memory-access=allow}, which silences
+ * that warning (the launcher reports the option as the system property {@value #UNSAFE_ACCESS_PROPERTY}).
+ * The system property {@value #PROPERTY} ({@code unsafe} or {@code varhandle}) overrides the choice.
+ * Offsets are validated where records and heads are created, so no access here can leave its region.
  */
 public abstract sealed class MappedMemory implements AtomicMemory permits UnsafeMemory, VarHandleMemory {
 
     /** The system property that chooses the memory access implementation. */
     public static final String PROPERTY = "io.robustmutex.memoryAccess";
 
+    /** Where the launcher reports {@code --sun-misc-unsafe-memory-access} (JDK 23 and later). */
+    public static final String UNSAFE_ACCESS_PROPERTY = "sun.misc.unsafe.memory.access";
+
     /** The implementation in use in this JVM: {@code "unsafe"} or {@code "varhandle"}. */
-    public static final String ACCESS = chooseAccess();
+    public static final String ACCESS = chooseAccess(System.getProperty(PROPERTY), Runtime.version().feature(),
+            System.getProperty(UNSAFE_ACCESS_PROPERTY), ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                    && UnsafeMemory.isAvailable());
 
     final ByteBuffer buffer;
     final long address;
@@ -47,20 +53,27 @@ public abstract sealed class MappedMemory implements AtomicMemory permits Unsafe
         return ACCESS.equals("unsafe") ? new UnsafeMemory(buffer) : new VarHandleMemory(buffer);
     }
 
-    private static String chooseAccess() {
-        String requested = System.getProperty(PROPERTY);
+    /**
+     * Chooses the implementation.
+     *
+     * @param requested the value of {@value #PROPERTY}, or null
+     * @param javaFeature the JDK's feature release
+     * @param unsafeAccess the value of {@value #UNSAFE_ACCESS_PROPERTY}, or null
+     * @param unsafeUsable whether Unsafe is available on a little-endian machine
+     * @return {@code "unsafe"} or {@code "varhandle"}
+     */
+    static String chooseAccess(String requested, int javaFeature, String unsafeAccess, boolean unsafeUsable) {
         if (requested != null) {
             String value = requested.trim().toLowerCase(Locale.ROOT);
-            if (value.equals("varhandle") || value.equals("unsafe") && UnsafeMemory.isAvailable()) {
+            if (value.equals("varhandle") || value.equals("unsafe") && unsafeUsable) {
                 return value;
             }
             System.getLogger(MappedMemory.class.getName()).log(System.Logger.Level.WARNING,
                     "{0}={1} is not usable here; using varhandle", PROPERTY, requested);
             return "varhandle";
         }
-        boolean unsafeWarns = Runtime.version().feature() >= 24;
-        return !unsafeWarns && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN && UnsafeMemory.isAvailable()
-                ? "unsafe" : "varhandle";
+        boolean unsafeWarns = javaFeature >= 24 && !"allow".equals(unsafeAccess);
+        return !unsafeWarns && unsafeUsable ? "unsafe" : "varhandle";
     }
 
     /**
