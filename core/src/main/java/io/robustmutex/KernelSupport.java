@@ -2,6 +2,7 @@ package io.robustmutex;
 
 import io.robustmutex.internal.Architectures;
 import io.robustmutex.internal.LinuxPlatform;
+import io.robustmutex.internal.MappedMemory;
 import java.util.Optional;
 
 /**
@@ -74,5 +75,18 @@ public final class KernelSupport {
      */
     public static RegisteredRobustList currentThreadRobustList() {
         return LinuxPlatform.get().currentThreadRobustList();
+    }
+
+    /**
+     * How this JVM reads and writes shared memory: {@code "unsafe"} (by address through
+     * {@code sun.misc.Unsafe}: the default before JDK 24, and from JDK 24 when the JVM runs with
+     * {@code --sun-misc-unsafe-memory-access=allow}) or {@code "varhandle"} (through {@code ByteBuffer}
+     * {@code VarHandle}s, which check bounds on every access and cost about twice as much per lock+unlock).
+     * The system property {@code io.robustmutex.memoryAccess} overrides the choice.
+     *
+     * @return {@code "unsafe"} or {@code "varhandle"}
+     */
+    public static String memoryAccess() {
+        return MappedMemory.ACCESS;
     }
 }

@@ -49,6 +49,9 @@ class DoctorCommandTest {
         assertEquals(caps.futexLockPi2() ? "supported" : "unsupported", values.get("futex_lock_pi2"));
         assertEquals("glibc (futex_offset=-32)", values.get("robust_list_head"));
         assertEquals(caps.unlockPath().id(), values.get("unlock_path"));
+        assertTrue(values.get("memory_access").startsWith(KernelSupport.memoryAccess()), values.get("memory_access"));
+        assertEquals(Runtime.version().feature() >= 24 ? "varhandle" : "unsafe", KernelSupport.memoryAccess(),
+                "the suite runs without --sun-misc-unsafe-memory-access or -Dio.robustmutex.memoryAccess");
         List<String> lines = List.of(text.split("\n"));
         assertTrue(lines.get(lines.size() - 1).startsWith("meaning: "), "the last line explains the result");
     }
