@@ -83,6 +83,8 @@ public final class BenchmarkSuite {
 
     private String run() throws Exception {
         Map<String, Double> jmh = runJmh();
+        String otherAccess = MappedMemory.ACCESS.equals("unsafe") ? "varhandle" : "unsafe";
+        Map<String, Double> otherAccessJmh = runJmhOtherAccess(otherAccess);
         Map<String, Double> glibc = runGlibcUncontended();
         double glibcPi = glibc.get("robust_pi_ns");
         Map<String, Double> contended = new LinkedHashMap<>();
@@ -112,6 +114,10 @@ public final class BenchmarkSuite {
         uncontended(t, row, "RobustMutex PI, lock()/unlock()", jmh.get("robustPiLock"), glibcPi);
         uncontended(t, row, "RobustMutex NORMAL, acquire()/close()", jmh.get("robustNormalAcquire"), glibcPi);
         uncontended(t, row, "RobustMutex NORMAL, lock()/unlock()", jmh.get("robustNormalLock"), glibcPi);
+        uncontended(t, row, "RobustMutex PI, lock()/unlock(), " + otherAccess + " memory access",
+                otherAccessJmh.get("robustPiLock"), glibcPi);
+        uncontended(t, row, "RobustMutex NORMAL, lock()/unlock(), " + otherAccess + " memory access",
+                otherAccessJmh.get("robustNormalLock"), glibcPi);
         uncontended(t, row, "ReentrantLock (one JVM only, not robust)", jmh.get("reentrantLock"), glibcPi);
         uncontended(t, row, "CAS spin lock on the mapping (not robust, spins)", jmh.get("casSpinLock"), glibcPi);
         uncontended(t, row, "FileChannel.lock()+release()", jmh.get("fileChannelLock"), glibcPi);
@@ -162,19 +168,43 @@ public final class BenchmarkSuite {
 
     private Map<String, Double> runJmh() throws Exception {
         log.println("running JMH benchmarks (log: benchmarks/target/jmh.log)...");
-        ChainedOptionsBuilder options = new OptionsBuilder()
+        ChainedOptionsBuilder options = jmhOptions("jmh.log", new ArrayList<>())
                 .include(UncontendedBenchmark.class.getName())
-                .include(VdsoCallBenchmark.class.getName())
+                .include(VdsoCallBenchmark.class.getName());
+        return scores(new Runner(options.build()).run());
+    }
+
+    /**
+     * The lock()/unlock() benchmarks with the memory access this JVM does not use by default: VarHandles where
+     * the default is Unsafe (as on JDK 24 and later without the JVM option), Unsafe, allowed, where it is not.
+     */
+    private Map<String, Double> runJmhOtherAccess(String access) throws Exception {
+        log.println("running the lock benchmarks with " + access + " memory access...");
+        List<String> jvmArgs = new ArrayList<>(List.of("-D" + MappedMemory.PROPERTY + "=" + access));
+        if (access.equals("unsafe") && Runtime.version().feature() >= 23) {
+            jvmArgs.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        ChainedOptionsBuilder options = jmhOptions("jmh-" + access + ".log", jvmArgs)
+                .include(UncontendedBenchmark.class.getName() + ".robust(Pi|Normal)Lock$");
+        return scores(new Runner(options.build()).run());
+    }
+
+    /** The common options; {@code jvmArgs} gets the flags every fork needs and is appended once. */
+    private ChainedOptionsBuilder jmhOptions(String logName, List<String> jvmArgs) {
+        ChainedOptionsBuilder options = new OptionsBuilder()
                 .forks(quick ? 1 : 2)
                 .warmupIterations(quick ? 2 : 3)
                 .warmupTime(TimeValue.seconds(1))
                 .measurementIterations(quick ? 3 : 5)
                 .measurementTime(TimeValue.seconds(1))
-                .output(Path.of("benchmarks", "target", "jmh.log").toAbsolutePath().toString());
+                .output(Path.of("benchmarks", "target", logName).toAbsolutePath().toString());
         if (Runtime.version().feature() >= 22) {
-            options.jvmArgsAppend("--enable-native-access=ALL-UNNAMED");
+            jvmArgs.add("--enable-native-access=ALL-UNNAMED");
         }
-        Collection<RunResult> results = new Runner(options.build()).run();
+        return options.jvmArgsAppend(jvmArgs.toArray(String[]::new));
+    }
+
+    private static Map<String, Double> scores(Collection<RunResult> results) {
         Map<String, Double> scores = new LinkedHashMap<>();
         for (RunResult result : results) {
             String label = result.getParams().getBenchmark();
