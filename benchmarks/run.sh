@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every benchmark side by side and prints one table with ratios to glibc's robust PI mutex
 # measured in the same run. Usage: benchmarks/run.sh [--quick]
-# Takes about four minutes (one with --quick). The table is also written to benchmarks/target/results.txt.
+# Takes about five minutes (two with --quick). The table is also written to benchmarks/target/results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -240,7 +240,7 @@ public final class BenchmarkSuite {
             region.mutex(0, kind);
             List<Child> children = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                children.add(Child.start(List.of(JAVA, "-cp", System.getProperty("java.class.path"),
+                children.add(Child.start(childJava("-cp", System.getProperty("java.class.path"),
                         ContendedWorker.class.getName(), path.toString(), kind.name(), String.valueOf(seconds()))));
             }
             for (Child child : children) {
@@ -273,7 +273,7 @@ public final class BenchmarkSuite {
         try (MutexFile file = MutexFile.open(dir.resolve("recovery.mutex"), 1, kind)) {
             RobustMutex mutex = file.mutex(0);
             for (int run = 0; run < runs; run++) {
-                Child holder = Child.start(List.of(JAVA, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
+                Child holder = Child.start(childJava("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
                         "-cp", System.getProperty("java.class.path"), HolderWorker.class.getName(),
                         dir.resolve("recovery.mutex").toString()));
                 holder.await("HELD");
@@ -356,6 +356,16 @@ public final class BenchmarkSuite {
             }
             throw new IllegalStateException("no " + prefix + " from child within 120 s: " + lines);
         }
+    }
+
+    /** A command line for a child JVM of this JDK, which may call native code (JDK 22+) without a warning. */
+    private static List<String> childJava(String... args) {
+        List<String> command = new ArrayList<>(List.of(JAVA));
+        if (Runtime.version().feature() >= 22) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        command.addAll(List.of(args));
+        return command;
     }
 
     private static List<String> exec(List<String> command) throws Exception {
