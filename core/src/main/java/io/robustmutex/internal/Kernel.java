@@ -22,6 +22,25 @@ public interface Kernel {
     RobustThread currentThread();
 
     /**
+     * The calling thread's robust-list state if it has one, without registering anything: for calls that
+     * must not touch the kernel when the thread never locked (an unlock by a non-owner, a hold-count query).
+     *
+     * @return the state, or null when the thread has never taken a robust mutex
+     */
+    RobustThread currentThreadIfRegistered();
+
+    /**
+     * Whether a thread with this TID exists in the caller's PID namespace, asked without side effects
+     * ({@code get_robust_list(tid)}: {@code ESRCH} means none; {@code EPERM} means one exists that we may not
+     * inspect). A TID that names no thread is an owner that is gone: its exit walk, which runs before its TID
+     * is released, did not release the word (kernel-abi.md sections 3 and 5).
+     *
+     * @param tid a TID, not 0
+     * @return false only when the kernel says no such thread exists
+     */
+    boolean threadExists(int tid);
+
+    /**
      * {@code FUTEX_WAIT}: sleep while the word equals {@code expected}.
      *
      * @param uaddr the word's address

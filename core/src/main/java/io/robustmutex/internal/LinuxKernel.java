@@ -53,6 +53,16 @@ public final class LinuxKernel implements Kernel {
         return thread != null ? thread : register();
     }
 
+    @Override
+    public RobustThread currentThreadIfRegistered() {
+        return threads.get();
+    }
+
+    @Override
+    public boolean threadExists(int tid) {
+        return syscalls.getRobustList(tid, new long[2]) != -Errno.ESRCH;
+    }
+
     private RobustThread register() {
         VirtualThreads.refuseCurrent();
         int tid = syscalls.gettid();

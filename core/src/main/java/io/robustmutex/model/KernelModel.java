@@ -53,10 +53,50 @@ public final class KernelModel implements AutoCloseable {
         LINUX_7_2
     }
 
+    /** What an explorer of schedules sees of a run; called with the model lock held. */
+    interface Observer {
+        /** Sees nothing. */
+        Observer NONE = new Observer() {
+        };
+
+        /**
+         * A simulated thread is about to take a step (after its kill point, if any, let it).
+         *
+         * @param thread the thread
+         * @param step the step
+         */
+        default void step(ModelThread thread, Step step) {
+        }
+
+        /**
+         * The exit walk of a dying thread is about to mark a word it found holding the thread's TID.
+         *
+         * @param dying the dying thread
+         * @param at the word
+         * @param word the word's value
+         */
+        default void exitWalkMarks(ModelThread dying, Location at, int word) {
+        }
+
+        /**
+         * {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} of a thread is about to store into a word without checking
+         * who owns it.
+         *
+         * @param caller the calling thread
+         * @param at the word
+         * @param word the word's value
+         */
+        default void robustWakeStores(ModelThread caller, Location at, int word) {
+        }
+    }
+
     static final ThreadLocal<ModelThread> CURRENT = new ThreadLocal<>();
     private static final long DRIVER_WAIT_MILLIS = TimeUnit.SECONDS.toMillis(60);
 
-    final Object lock = new Object();
+    /** Guards every field of the model and of its processes and threads. */
+    final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+    /** Signalled when the running simulated thread hands the baton back to the driver. */
+    private final java.util.concurrent.locks.Condition driverTurn = lock.newCondition();
     /**
      * Held by whoever drives the model ({@link #run}, {@link #runSteps}, {@link #runUntilQuiet},
      * {@link #deliverDeath}), so that several Java threads may drive one model (a JCStress test's actors,
@@ -72,15 +112,19 @@ public final class KernelModel implements AutoCloseable {
     private final boolean userIrqRecorded;
     private final UnlockPath unlockPath;
     private final long interruptSliceNanos;
+    private final boolean robustWakeStoresWaiters;
+    /** Who watches the run: a schedule explorer records steps and checks the kernel's writes. */
+    Observer observer = Observer.NONE;
 
     private long clock = TimeUnit.SECONDS.toNanos(1000);
     private int nextPid = 100;
-    private int nextTid = 1000;
+    /** Namespace identities look like the inode numbers of /proc/self/ns/pid. */
+    private long nextNamespaceId = 4026531836L;
+    private final ModelPidNamespace initialNamespace = new ModelPidNamespace(nextNamespaceId++);
     private int nextObject;
     private long writeSequence;
     private final List<ModelProcess> processes = new ArrayList<>();
     private final List<ModelThread> threads = new ArrayList<>();
-    private final Map<Integer, ModelThread> threadsByTid = new HashMap<>();
     private final Map<FutexKey, Deque<Waiter>> queues = new HashMap<>();
     private final Map<FutexKey, PiState> piStates = new LinkedHashMap<>();
     private final Map<FutexKey, Long> lastWrite = new HashMap<>();
@@ -104,6 +148,7 @@ public final class KernelModel implements AutoCloseable {
                     + " (best: " + best.id() + ")");
         }
         this.interruptSliceNanos = builder.interruptSliceNanos;
+        this.robustWakeStoresWaiters = builder.robustWakeStoresWaiters;
     }
 
     /**
@@ -124,8 +169,22 @@ public final class KernelModel implements AutoCloseable {
         private boolean userIrqRecorded = true;
         private UnlockPath unlockPath;
         private long interruptSliceNanos = TimeUnit.MILLISECONDS.toNanos(20);
+        private boolean robustWakeStoresWaiters;
 
         private Builder() {
+        }
+
+        /**
+         * Whether {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} leaves {@code FUTEX_WAITERS} in the word, instead of
+         * 0, when waiters stay queued after the wake. Linux 7.2 stores 0; an out-of-tree proposal stores
+         * WAITERS; code must be correct with either (kernel-abi.md section 4.1).
+         *
+         * @param value true for the proposal's behaviour
+         * @return this builder
+         */
+        public Builder robustWakeStoresWaiters(boolean value) {
+            this.robustWakeStoresWaiters = value;
+            return this;
         }
 
         /**
@@ -267,15 +326,53 @@ public final class KernelModel implements AutoCloseable {
     }
 
     /**
-     * Creates a process.
+     * Creates a process in the initial PID namespace.
      *
      * @return the process
      */
     public ModelProcess newProcess() {
-        synchronized (lock) {
-            ModelProcess process = new ModelProcess(this, nextPid++);
+        return newProcess(initialNamespace);
+    }
+
+    /**
+     * Creates a process in a PID namespace.
+     *
+     * @param namespace the namespace, from {@link #initialPidNamespace()} or {@link #newPidNamespace()}
+     * @return the process
+     */
+    public ModelProcess newProcess(ModelPidNamespace namespace) {
+        Objects.requireNonNull(namespace, "namespace");
+        lock.lock();
+        try {
+            ModelProcess process = new ModelProcess(this, nextPid++, namespace);
             processes.add(process);
             return process;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The PID namespace {@link #newProcess()} puts processes in.
+     *
+     * @return the initial namespace
+     */
+    public ModelPidNamespace initialPidNamespace() {
+        return initialNamespace;
+    }
+
+    /**
+     * Creates a PID namespace beside the initial one (as a container runtime does): its threads are numbered
+     * from the same first TID, so TIDs collide with those of other namespaces.
+     *
+     * @return the namespace
+     */
+    public ModelPidNamespace newPidNamespace() {
+        lock.lock();
+        try {
+            return new ModelPidNamespace(nextNamespaceId++);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -287,8 +384,11 @@ public final class KernelModel implements AutoCloseable {
      * @return the object
      */
     public SharedObject newSharedObject(String name, int size) {
-        synchronized (lock) {
+        lock.lock();
+        try {
             return new SharedObject(name + "#" + nextObject++, size);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -302,29 +402,43 @@ public final class KernelModel implements AutoCloseable {
      * @return the object
      */
     public SharedObject wrapSharedObject(String name, java.nio.ByteBuffer buffer) {
-        synchronized (lock) {
+        lock.lock();
+        try {
             return new SharedObject(name + "#" + nextObject++, buffer);
+        } finally {
+            lock.unlock();
         }
     }
 
-    ModelThread newThread(ModelProcess process, String name) {
-        synchronized (lock) {
-            ModelThread thread = new ModelThread(this, process, nextTid++, name);
+    ModelThread newThread(ModelProcess process, String name, int tid) {
+        lock.lock();
+        try {
+            ModelPidNamespace namespace = process.pidNamespace();
+            int chosen = tid > 0 ? tid : namespace.allocate();
+            if (chosen > io.robustmutex.internal.FutexWord.TID_MASK) {
+                throw new IllegalArgumentException("tid=" + chosen + " does not fit the word's 30 TID bits");
+            }
+            ModelThread thread = new ModelThread(this, process, chosen, name);
+            namespace.bind(thread);
             threads.add(thread);
-            threadsByTid.put(thread.tid, thread);
             return thread;
+        } finally {
+            lock.unlock();
         }
     }
 
     /**
-     * The thread with a TID.
+     * The thread that last had a TID in the initial PID namespace, alive or dead.
      *
      * @param tid a TID
      * @return the thread, or null
      */
     public ModelThread thread(int tid) {
-        synchronized (lock) {
-            return threadsByTid.get(tid);
+        lock.lock();
+        try {
+            return initialNamespace.last(tid);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -355,7 +469,8 @@ public final class KernelModel implements AutoCloseable {
         }
         driver.lock();
         try {
-            synchronized (lock) {
+            lock.lock();
+            try {
                 if (thread.state != ModelThread.State.RUNNABLE) {
                     throw new IllegalStateException(thread + " is not runnable");
                 }
@@ -363,6 +478,8 @@ public final class KernelModel implements AutoCloseable {
                 handBaton(thread);
                 thread.stepBudget = Integer.MAX_VALUE;
                 return thread.state;
+            } finally {
+                lock.unlock();
             }
         } finally {
             driver.unlock();
@@ -383,7 +500,8 @@ public final class KernelModel implements AutoCloseable {
     }
 
     private void runUntilQuietLocked() {
-        synchronized (lock) {
+        lock.lock();
+        try {
             while (true) {
                 ModelThread next = firstIn(ModelThread.State.RUNNABLE);
                 if (next != null) {
@@ -407,6 +525,8 @@ public final class KernelModel implements AutoCloseable {
                     return;
                 }
             }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -423,16 +543,16 @@ public final class KernelModel implements AutoCloseable {
     private void handBaton(ModelThread thread) {
         thread.state = thread.killed ? thread.state : ModelThread.State.RUNNING;
         running = thread;
-        lock.notifyAll();
-        long deadline = System.currentTimeMillis() + DRIVER_WAIT_MILLIS;
+        thread.baton.signal();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRIVER_WAIT_MILLIS);
         while (running == thread) {
-            long left = deadline - System.currentTimeMillis();
+            long left = deadline - System.nanoTime();
             if (left <= 0) {
                 throw new IllegalStateException(thread + " did not yield within " + DRIVER_WAIT_MILLIS
                         + " ms: code on a simulated thread must not wait for anything outside the model");
             }
             try {
-                lock.wait(left);
+                driverTurn.awaitNanos(left);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while " + thread + " ran", e);
@@ -443,7 +563,7 @@ public final class KernelModel implements AutoCloseable {
     void releaseBaton(ModelThread thread) {
         if (running == thread) {
             running = null;
-            lock.notifyAll();
+            driverTurn.signalAll();
         }
     }
 
@@ -468,7 +588,8 @@ public final class KernelModel implements AutoCloseable {
     }
 
     private void deliverDeathLocked(ModelThread thread) {
-        synchronized (lock) {
+        lock.lock();
+        try {
             switch (thread.state) {
                 case DEAD -> {
                     return;
@@ -490,11 +611,11 @@ public final class KernelModel implements AutoCloseable {
             thread.state = ModelThread.State.DEAD;
             if (thread.hasCarrier()) {
                 running = thread;
-                lock.notifyAll();
+                thread.baton.signal();
                 long deadline = System.currentTimeMillis() + DRIVER_WAIT_MILLIS;
                 while (running == thread && System.currentTimeMillis() < deadline) {
                     try {
-                        lock.wait(100);
+                        driverTurn.await(100, TimeUnit.MILLISECONDS);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         break;
@@ -504,6 +625,27 @@ public final class KernelModel implements AutoCloseable {
             }
             thread.state = ModelThread.State.DEAD;
             runDeferred();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Advances the clock to the earliest timeout of a thread asleep in the kernel and wakes that thread.
+     *
+     * @return false when no thread sleeps with a timeout
+     */
+    boolean fireTimeout() {
+        driver.lock();
+        try {
+            lock.lock();
+            try {
+                return fireEarliestTimeout();
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            driver.unlock();
         }
     }
 
@@ -541,7 +683,8 @@ public final class KernelModel implements AutoCloseable {
         if (thread == null) {
             return;
         }
-        synchronized (lock) {
+        lock.lock();
+        try {
             if (thread.killed) {
                 throw new ThreadKilled(thread.name);
             }
@@ -567,6 +710,9 @@ public final class KernelModel implements AutoCloseable {
                 thread.yieldAndAwait();
                 throw new ThreadKilled(thread.name);
             }
+            observer.step(thread, step);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -708,13 +854,21 @@ public final class KernelModel implements AutoCloseable {
      */
     int futex(ModelProcess process, long uaddr, int op, int val, long deadline, long uaddr2, int val3) {
         step("futex(" + FutexOp.name(op) + ")", process.describe(uaddr));
-        synchronized (lock) {
+        lock.lock();
+        try {
             ModelThread caller = CURRENT.get();
             int cmd = op & FutexOp.FUTEX_CMD_MASK;
+            Integer injected = caller == null ? null : caller.injected.remove(caller.stepIndex - 1);
+            if (injected != null) {
+                return injected;
+            }
             if ((op & FutexOp.FUTEX_ROBUST_UNLOCK) != 0) {
                 return robustUnlock(process, caller, uaddr, op, cmd, val, uaddr2, val3);
             }
-            if ((op & FutexOp.FUTEX_ROBUST_LIST32) != 0) {
+            if ((op & FutexOp.FUTEX_ROBUST_LIST32) != 0 && release != Release.LINUX_7_2) {
+                // Before 7.2 the bit is part of the command number: an unknown command. From 7.2 on, it is
+                // accepted with any command and read only by the robust unlock (kernel/futex/core.c,
+                // futex_robust_list_clear_pending).
                 return -Errno.ENOSYS;
             }
             return switch (cmd) {
@@ -729,6 +883,8 @@ public final class KernelModel implements AutoCloseable {
                 case FutexOp.FUTEX_UNLOCK_PI -> unlockPi(process, caller, uaddr);
                 default -> -Errno.ENOSYS;
             };
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -769,11 +925,16 @@ public final class KernelModel implements AutoCloseable {
         return wakeKey(new FutexKey(at.object(), at.offset()), count, bitset);
     }
 
+    /**
+     * Wakes up to {@code count} waiters of a key, oldest first. Like the kernel's wake loop, which counts a
+     * wake before comparing with the limit, a count of 0 or less wakes one.
+     */
     private int wakeKey(FutexKey key, int count, int bitset) {
         Deque<Waiter> queue = queues.get(key);
         int woken = 0;
+        int limit = Math.max(count, 1);
         if (queue != null) {
-            for (Iterator<Waiter> it = queue.iterator(); it.hasNext() && woken < count; ) {
+            for (Iterator<Waiter> it = queue.iterator(); it.hasNext() && woken < limit; ) {
                 Waiter waiter = it.next();
                 if ((waiter.bitset & bitset) != 0) {
                     it.remove();
@@ -787,8 +948,11 @@ public final class KernelModel implements AutoCloseable {
 
     /**
      * FUTEX_LOCK_PI(2) and FUTEX_TRYLOCK_PI (kernel-abi.md section 5): a word with TID 0 is taken over, its
-     * OWNER_DIED bit kept; our own TID is EDEADLK; a TID that names no live thread is ESRCH; otherwise the
-     * caller sets WAITERS, joins the PI state's waiters and sleeps until handed the lock.
+     * OWNER_DIED bit kept; our own TID is EDEADLK, with nothing written; otherwise the first waiter sets
+     * WAITERS in the word before it looks the owner up (kernel/futex/pi.c, futex_lock_pi_atomic), and the bit
+     * stays when the call then fails: ESRCH for a TID that names no live thread in the caller's namespace,
+     * EAGAIN for a trylock, ETIMEDOUT for a deadline already past. Otherwise the caller joins the PI state's
+     * waiters and sleeps until handed the lock. The call never returns EINTR (a signal restarts it).
      */
     private int lockPi(ModelProcess process, ModelThread caller, long uaddr, long deadline, boolean tryOnly) {
         if ((uaddr & 3) != 0) {
@@ -813,8 +977,13 @@ public final class KernelModel implements AutoCloseable {
         if (owner == caller.tid) {
             return -Errno.EDEADLK;
         }
-        ModelThread holder = threadsByTid.get(owner);
-        if (holder == null || holder.state == ModelThread.State.DEAD) {
+        PiState existing = piStates.get(key);
+        if ((existing == null || existing.waiters.isEmpty()) && (word & FutexWord.WAITERS) == 0) {
+            store32(at, word | FutexWord.WAITERS);
+        }
+        // The owner is looked up by TID in the caller's PID namespace (kernel-abi.md section 5).
+        ModelThread holder = caller.process.pidNamespace().live(owner);
+        if (holder == null) {
             return -Errno.ESRCH;
         }
         if (tryOnly) {
@@ -823,7 +992,6 @@ public final class KernelModel implements AutoCloseable {
         if (deadline != Long.MAX_VALUE && deadline - clock <= 0) {
             return -Errno.ETIMEDOUT;
         }
-        store32(at, word | FutexWord.WAITERS);
         PiState state = piStates.computeIfAbsent(key, k -> new PiState(holder));
         Waiter waiter = new Waiter(caller, key, true, FutexOp.FUTEX_BITSET_MATCH_ANY, deadline);
         state.waiters.add(waiter);
@@ -847,12 +1015,16 @@ public final class KernelModel implements AutoCloseable {
             return -Errno.EPERM;
         }
         FutexKey key = new FutexKey(at.object(), at.offset());
-        handOff(key, at, 0);
+        handOff(key, at, 0, caller.process.pidNamespace());
         return 0;
     }
 
-    /** Gives a PI futex to its top waiter (word {@code tid | WAITERS | keep}), or frees it. */
-    private void handOff(FutexKey key, Location at, int keep) {
+    /**
+     * Gives a PI futex to its top waiter (word {@code tid | WAITERS | keep}), or frees it. The TID written is
+     * the top waiter's as seen from {@code seenFrom} (the unlocker's namespace): 0 when the waiter lives in
+     * another namespace, one of the ways PI breaks across namespaces.
+     */
+    private void handOff(FutexKey key, Location at, int keep, ModelPidNamespace seenFrom) {
         PiState state = piStates.get(key);
         Waiter top = state == null ? null : state.waiters.poll();
         if (top == null) {
@@ -860,7 +1032,8 @@ public final class KernelModel implements AutoCloseable {
             store32(at, keep);
             return;
         }
-        store32(at, top.thread.tid | FutexWord.WAITERS | keep);
+        int visibleTid = top.thread.process.pidNamespace() == seenFrom ? top.thread.tid : 0;
+        store32(at, visibleTid | FutexWord.WAITERS | keep);
         state.owner = top.thread;
         if (state.waiters.isEmpty()) {
             piStates.remove(key);
@@ -888,7 +1061,11 @@ public final class KernelModel implements AutoCloseable {
             if (at == null) {
                 return (uaddr & 3) != 0 ? -Errno.EINVAL : -Errno.EFAULT;
             }
-            store32(at, 0);
+            FutexKey wordKey = new FutexKey(at.object(), at.offset());
+            observer.robustWakeStores(caller, at, load32(at));
+            Deque<Waiter> queued = queues.get(wordKey);
+            int count = queued == null ? 0 : queued.size();
+            store32(at, robustWakeStoresWaiters && count > Math.max(val, 1) ? FutexWord.WAITERS : 0);
             if (!clearSlot(process, caller, uaddr2, list32)) {
                 // kernel-abi.md does not say whether waiters are still woken after a failed slot write; the
                 // model wakes none, the reading under which code that relied on the wake would be caught.
@@ -929,12 +1106,15 @@ public final class KernelModel implements AutoCloseable {
     /** set_robust_list(head, len): any length but 24 is EINVAL; the pointer is not checked. */
     int setRobustList(ModelThread caller, long head, long length) {
         step("set_robust_list", caller.process.describe(head));
-        synchronized (lock) {
+        lock.lock();
+        try {
             if (length != RobustListHeadDescriptor.SIZE) {
                 return -Errno.EINVAL;
             }
             caller.robustHead = head;
             return 0;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -948,14 +1128,17 @@ public final class KernelModel implements AutoCloseable {
      */
     int getRobustList(ModelThread caller, int tid, long[] out) {
         step("get_robust_list", tid == 0 ? "" : "tid " + tid);
-        synchronized (lock) {
-            ModelThread target = tid == 0 ? caller : threadsByTid.get(tid);
-            if (target == null || target.state == ModelThread.State.DEAD) {
+        lock.lock();
+        try {
+            ModelThread target = tid == 0 ? caller : caller.process.pidNamespace().live(tid);
+            if (target == null) {
                 return -Errno.ESRCH;
             }
             out[0] = target.robustHead;
             out[1] = RobustListHeadDescriptor.SIZE;
             return 0;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -1088,6 +1271,7 @@ public final class KernelModel implements AutoCloseable {
         if ((word & FutexWord.TID_MASK) != thread.tid) {
             return true;
         }
+        observer.exitWalkMarks(thread, at, word);
         store32(at, (word & FutexWord.WAITERS) | FutexWord.OWNER_DIED);
         if (!pi && (word & FutexWord.WAITERS) != 0) {
             wakeKey(key, 1, FutexOp.FUTEX_BITSET_MATCH_ANY);
@@ -1107,14 +1291,19 @@ public final class KernelModel implements AutoCloseable {
                 continue;
             }
             FutexKey key = entry.getKey();
-            handOff(key, new Location(key.object(), key.offset()), FutexWord.OWNER_DIED);
+            // The new owner writes its own TID when it wakes (the kernel's fixup of the PI owner), so the
+            // TID is seen from the top waiter's own namespace.
+            Waiter top = state.waiters.peek();
+            handOff(key, new Location(key.object(), key.offset()), FutexWord.OWNER_DIED,
+                    top.thread.process.pidNamespace());
         }
     }
 
+    /**
+     * A read of the head or of a list entry by the exit walk: the kernel checks no alignment there, only that
+     * the memory is readable (kernel/futex/core.c, fetch_robust_entry); only a lock word must be 4-aligned.
+     */
     private Long kernelLoad64(ModelProcess process, long address) {
-        if ((address & 7) != 0) {
-            return null;
-        }
         Location at = process.resolve(address, 8);
         return at == null ? null : load64(at);
     }
@@ -1131,9 +1320,12 @@ public final class KernelModel implements AutoCloseable {
      * The unmap, and then {@code then}, run as soon as no such thread remains.
      */
     void unmapWhenUnreferenced(ModelRegion region, Runnable then) {
-        synchronized (lock) {
+        lock.lock();
+        try {
             deferred.add(new Deferred(region, then));
             runDeferred();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -1176,21 +1368,30 @@ public final class KernelModel implements AutoCloseable {
      * @return true when an unmap waits for a thread to exit
      */
     public boolean hasDeferredUnmaps() {
-        synchronized (lock) {
+        lock.lock();
+        try {
             return !deferred.isEmpty();
+        } finally {
+            lock.unlock();
         }
     }
 
     /** Stops the carriers of all simulated threads. */
     @Override
     public void close() {
-        synchronized (lock) {
+        lock.lock();
+        try {
             closed = true;
             for (ModelThread thread : threads) {
                 thread.killed = true;
             }
             running = null;
-            lock.notifyAll();
+            for (ModelThread thread : threads) {
+                thread.baton.signal();
+            }
+            driverTurn.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

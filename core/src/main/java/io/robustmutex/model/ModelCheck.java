@@ -94,6 +94,167 @@ public final class ModelCheck {
     }
 
     /**
+     * One configuration of the exploration of schedules.
+     *
+     * @param architecture the architecture whose vDSO sequence is modelled (relevant to the vDSO path)
+     * @param kind the mutex kind
+     * @param unlockPath the unlock path
+     * @param robustWakeStoresWaiters whether {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} leaves WAITERS in the word
+     *     while waiters remain (a proposed kernel behaviour; Linux 7.2 stores 0)
+     */
+    public record ExplorationConfiguration(Architecture architecture, MutexKind kind, UnlockPath unlockPath,
+            boolean robustWakeStoresWaiters) {
+
+        /** Validates the fields. */
+        public ExplorationConfiguration {
+            Objects.requireNonNull(architecture, "architecture");
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(unlockPath, "unlockPath");
+        }
+
+        KernelModel newModel() {
+            return KernelModel.builder()
+                    .architecture(architecture)
+                    .vdsoTryUnlock(unlockPath == UnlockPath.VDSO)
+                    .unlockPath(unlockPath)
+                    .robustWakeStoresWaiters(robustWakeStoresWaiters)
+                    .build();
+        }
+
+        /**
+         * The architecture column: the architecture for the vDSO path, {@code -} where it does not matter.
+         *
+         * @return the label
+         */
+        public String architectureLabel() {
+            return unlockPath == UnlockPath.VDSO ? architecture.name() : "-";
+        }
+
+        /**
+         * The wake column: what {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} stores, where a NORMAL unlock uses it.
+         *
+         * @return {@code 0} or {@code WAITERS}, or {@code -}
+         */
+        public String wakeLabel() {
+            return kind == MutexKind.NORMAL && unlockPath != UnlockPath.CLASSIC
+                    ? robustWakeStoresWaiters ? "WAITERS" : "0" : "-";
+        }
+
+        @Override
+        public String toString() {
+            return architectureLabel() + " " + kind + " " + unlockPath.id() + " wake-stores=" + wakeLabel();
+        }
+    }
+
+    /** How far an exploration goes. */
+    public enum Depth {
+        /** At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault. */
+        DEFAULT(2, 1),
+        /** At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault. */
+        DEEP(3, 2);
+
+        private final int preemptions;
+        private final int preemptionsWithInjection;
+
+        Depth(int preemptions, int preemptionsWithInjection) {
+            this.preemptions = preemptions;
+            this.preemptionsWithInjection = preemptionsWithInjection;
+        }
+
+        /**
+         * The bound on preemptions in schedules without a death or fault.
+         *
+         * @return the bound
+         */
+        public int preemptions() {
+            return preemptions;
+        }
+
+        /**
+         * The bound on preemptions in schedules with a death or an injected fault.
+         *
+         * @return the bound
+         */
+        public int preemptionsWithInjection() {
+            return preemptionsWithInjection;
+        }
+    }
+
+    /**
+     * What exploring one scenario under one configuration found.
+     *
+     * @param configuration the configuration
+     * @param scenario the scenario's name
+     * @param depth the bounds
+     * @param schedules the schedules run
+     * @param withDeath those with a thread killed (before a step, or asleep in the kernel)
+     * @param withFault those with an injected kernel result
+     * @param violating those that broke an invariant
+     * @param healed those in which a waiter asleep on a free word was woken by a bounded re-check
+     * @param truncated whether the exploration stopped at its schedule limit before the end
+     * @param findings the first few violating schedules, described
+     */
+    public record ExplorationResult(ExplorationConfiguration configuration, String scenario, Depth depth,
+            int schedules, int withDeath, int withFault, int violating, int healed, boolean truncated,
+            List<String> findings) {
+    }
+
+    /**
+     * The configurations whose schedules are explored: both kinds on the classic and syscall paths, and on
+     * the vDSO path of each architecture; for NORMAL on the 7.2 paths, both behaviours of the robust wake.
+     *
+     * @param architectures the architecture descriptions; the first also stands for the paths where the
+     *     architecture does not matter
+     * @return the configurations, in table order
+     */
+    public static List<ExplorationConfiguration> explorationConfigurations(List<Architecture> architectures) {
+        List<ExplorationConfiguration> all = new ArrayList<>();
+        Architecture any = architectures.get(0);
+        for (MutexKind kind : MutexKind.values()) {
+            all.add(new ExplorationConfiguration(any, kind, UnlockPath.CLASSIC, false));
+            all.add(new ExplorationConfiguration(any, kind, UnlockPath.SYSCALL, false));
+            if (kind == MutexKind.NORMAL) {
+                all.add(new ExplorationConfiguration(any, kind, UnlockPath.SYSCALL, true));
+            }
+            for (Architecture architecture : architectures) {
+                all.add(new ExplorationConfiguration(architecture, kind, UnlockPath.VDSO, false));
+                if (kind == MutexKind.NORMAL) {
+                    all.add(new ExplorationConfiguration(architecture, kind, UnlockPath.VDSO, true));
+                }
+            }
+        }
+        return all;
+    }
+
+    /**
+     * The names of the explored scenarios.
+     *
+     * @return the names, in table order
+     */
+    public static List<String> scenarios() {
+        return List.of("hand-off", "contention", "vanished-owner");
+    }
+
+    /**
+     * Explores the schedules of one scenario under one configuration.
+     *
+     * @param configuration the configuration
+     * @param scenario one of {@link #scenarios()}
+     * @param depth the bounds
+     * @return what was found
+     */
+    public static ExplorationResult explore(ExplorationConfiguration configuration, String scenario, Depth depth) {
+        ScheduleExplorer.Program program = InterleavingScenarios.all(configuration).get(scenario);
+        if (program == null) {
+            throw new IllegalArgumentException("scenario=" + scenario + " (expected one of " + scenarios() + ")");
+        }
+        ScheduleExplorer.Report report = ScheduleExplorer.explore(program,
+                new ScheduleExplorer.Bounds(depth.preemptions(), depth.preemptionsWithInjection(), 200_000));
+        return new ExplorationResult(configuration, scenario, depth, report.schedules(), report.withDeath(),
+                report.withFault(), report.violating(), report.healed(), report.truncated(), report.findings());
+    }
+
+    /**
      * The outcome of checking one configuration.
      *
      * @param configuration what was checked

@@ -39,6 +39,21 @@ final class ModelKernel implements Kernel {
         return thread.robust;
     }
 
+    @Override
+    public RobustThread currentThreadIfRegistered() {
+        ModelThread thread = KernelModel.current();
+        return thread == null || thread.process != process ? null : thread.robust;
+    }
+
+    @Override
+    public boolean threadExists(int tid) {
+        ModelThread thread = KernelModel.current();
+        if (thread == null) {
+            throw new IllegalStateException("a model mutex is used from a simulated thread");
+        }
+        return model.getRobustList(thread, tid, new long[2]) != -Errno.ESRCH;
+    }
+
     /** What the library does on a thread's first lock: initialize a head and register it. */
     private void register(ModelThread thread) {
         long head = process.allocateHead(thread);

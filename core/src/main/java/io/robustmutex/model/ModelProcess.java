@@ -22,6 +22,7 @@ public final class ModelProcess {
 
     private final KernelModel model;
     private final int pid;
+    private final ModelPidNamespace pidNamespace;
     private final TreeMap<Long, ModelRegion> mappings = new TreeMap<>();
     private final List<ModelThread> threads = new ArrayList<>();
     private final Map<Long, ModelThread> heads = new HashMap<>();
@@ -33,9 +34,10 @@ public final class ModelProcess {
     boolean faulted;
     private int nextHeadSlot;
 
-    ModelProcess(KernelModel model, int pid) {
+    ModelProcess(KernelModel model, int pid, ModelPidNamespace pidNamespace) {
         this.model = model;
         this.pid = pid;
+        this.pidNamespace = pidNamespace;
         this.heap = map(model.newSharedObject("heap-" + pid, HEAP_SIZE), HEAP_BASE);
         this.protocol = new RobustMutexProtocol(new ModelKernel(model, this), model.interruptSliceNanos());
     }
@@ -47,6 +49,15 @@ public final class ModelProcess {
      */
     public int pid() {
         return pid;
+    }
+
+    /**
+     * The PID namespace the process lives in: its threads' TIDs are numbers in it.
+     *
+     * @return the namespace
+     */
+    public ModelPidNamespace pidNamespace() {
+        return pidNamespace;
     }
 
     /**
@@ -68,8 +79,11 @@ public final class ModelProcess {
      * @return the threads
      */
     public List<ModelThread> threads() {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             return List.copyOf(threads);
+        } finally {
+            model.lock.unlock();
         }
     }
 
@@ -80,9 +94,25 @@ public final class ModelProcess {
      * @return the thread, idle
      */
     public ModelThread newThread(String name) {
-        ModelThread thread = model.newThread(this, name);
-        synchronized (model.lock) {
+        return newThread(name, 0);
+    }
+
+    /**
+     * Creates a thread with a chosen TID, which no live thread of the namespace may have: a TID reused after
+     * its earlier thread died.
+     *
+     * @param name its name
+     * @param tid the TID, or 0 for the next unused one
+     * @return the thread, idle
+     * @throws IllegalArgumentException when a live thread of the namespace has that TID
+     */
+    public ModelThread newThread(String name, int tid) {
+        ModelThread thread = model.newThread(this, name, tid);
+        model.lock.lock();
+        try {
             threads.add(thread);
+        } finally {
+            model.lock.unlock();
         }
         return thread;
     }
@@ -94,10 +124,13 @@ public final class ModelProcess {
      * @return the mapping
      */
     public ModelRegion map(SharedObject object) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             long address = nextAddress;
             nextAddress += (object.size() + 0xffffL) & ~0xffffL;
             return map(object, address);
+        } finally {
+            model.lock.unlock();
         }
     }
 
@@ -110,7 +143,8 @@ public final class ModelProcess {
      * @throws IllegalArgumentException when the range overlaps a mapping
      */
     public ModelRegion map(SharedObject object, long address) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             if ((address & 0xfff) != 0) {
                 throw new IllegalArgumentException(String.format("address 0x%x is not page aligned", address));
             }
@@ -121,16 +155,21 @@ public final class ModelProcess {
             ModelRegion region = new ModelRegion(model, this, address, object);
             mappings.put(address, region);
             return region;
+        } finally {
+            model.lock.unlock();
         }
     }
 
     void unmap(ModelRegion region) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             if (mappings.get(region.address()) == region) {
                 mappings.remove(region.address());
                 region.unmapped();
                 records.keySet().removeIf(a -> a >= region.address() && a < region.address() + region.size());
             }
+        } finally {
+            model.lock.unlock();
         }
     }
 
@@ -147,15 +186,19 @@ public final class ModelProcess {
                 model.deliverDeath(thread);
             }
         }
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             for (ModelRegion region : new ArrayList<>(mappings.values())) {
                 unmap(region);
             }
+        } finally {
+            model.lock.unlock();
         }
     }
 
     KernelModel.Location resolve(long address, int width) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             Map.Entry<Long, ModelRegion> entry = mappings.floorEntry(address);
             if (entry == null) {
                 return null;
@@ -166,17 +209,22 @@ public final class ModelProcess {
                 return null;
             }
             return new KernelModel.Location(region.object(), (int) offset);
+        } finally {
+            model.lock.unlock();
         }
     }
 
     long allocateHead(ModelThread thread) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             long head = HEAP_BASE + (long) nextHeadSlot++ * HEAD_SLOT;
             if (head + HEAD_SLOT > HEAP_BASE + HEAP_SIZE) {
                 throw new IllegalStateException("process " + pid + " has no room for another robust list head");
             }
             heads.put(head, thread);
             return head;
+        } finally {
+            model.lock.unlock();
         }
     }
 
@@ -185,14 +233,18 @@ public final class ModelProcess {
     }
 
     void nameRecord(long address, String name) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             records.put(address, name);
+        } finally {
+            model.lock.unlock();
         }
     }
 
     /** A readable name of an address: a head field, a record field, or an offset in a mapping. */
     String describe(long address) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             long headBase = address - Math.floorMod(address - HEAP_BASE, HEAD_SLOT);
             ModelThread owner = heads.get(headBase);
             if (owner != null) {
@@ -214,6 +266,8 @@ public final class ModelProcess {
                 return entry.getValue().object().name() + "+" + (address - entry.getKey());
             }
             return String.format("0x%x (unmapped)", address);
+        } finally {
+            model.lock.unlock();
         }
     }
 

@@ -44,15 +44,20 @@ public final class ModelThread {
 
     private Callable<?> task;
     private ModelTask<?> currentTask;
-    private Thread carrier;
+    private boolean carried;
 
     KillPoint killPoint;
     final Set<Integer> interruptBefore = new HashSet<>();
+    /** Results to return, instead of doing anything, from the futex call made at a step index. */
+    final Map<Integer, Integer> injected = new HashMap<>();
     int stepIndex;
     /** How many more steps the thread may take before pausing (see {@link KernelModel#runSteps}). */
     int stepBudget = Integer.MAX_VALUE;
     final List<Step> trace = new ArrayList<>();
     Step stoppedAt;
+
+    /** Signalled when the driver hands this thread the baton (or the model closes). */
+    final java.util.concurrent.locks.Condition baton;
 
     /** Kernel side: the registered robust list head (0 when none). */
     long robustHead;
@@ -77,6 +82,7 @@ public final class ModelThread {
         this.process = process;
         this.tid = tid;
         this.name = name;
+        this.baton = model.lock.newCondition();
     }
 
     /** The registers, flags and instruction pointer of a thread inside the vDSO critical section. */
@@ -181,6 +187,26 @@ public final class ModelThread {
     }
 
     /**
+     * Makes the futex call that the thread makes as the step with this index of its next task return
+     * {@code result} without doing anything: a spurious wake-up ({@code 0} from a wait), a signal
+     * ({@code -EINTR}), or a concurrent change of the word ({@code -EAGAIN} from {@code FUTEX_UNLOCK_PI}).
+     * Inject only what the kernel can return for that call.
+     *
+     * @param index the step index of a futex call
+     * @param result the result, 0 or {@code -errno}
+     * @return this thread
+     */
+    public ModelThread injectResultAtStep(int index, int result) {
+        model.lock.lock();
+        try {
+            injected.put(index, result);
+        } finally {
+            model.lock.unlock();
+        }
+        return this;
+    }
+
+    /**
      * Kills the thread now, from the driver: as if its process received SIGKILL while this thread was idle,
      * asleep in the kernel, or stopped. The kernel walks its robust list.
      */
@@ -193,8 +219,11 @@ public final class ModelThread {
      * status is set. A thread asleep in the kernel is not woken by it (nor is a real one in a futex wait).
      */
     public void interrupt() {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             pendingInterrupt = true;
+        } finally {
+            model.lock.unlock();
         }
     }
 
@@ -207,7 +236,8 @@ public final class ModelThread {
      * @throws IllegalStateException when the thread is dead or still busy with another task
      */
     public <T> ModelTask<T> start(Callable<T> body) {
-        synchronized (model.lock) {
+        model.lock.lock();
+        try {
             if (state != State.IDLE) {
                 throw new IllegalStateException(name + " cannot start a task: it is " + state);
             }
@@ -218,17 +248,18 @@ public final class ModelThread {
             trace.clear();
             stoppedAt = null;
             state = State.RUNNABLE;
-            if (carrier == null) {
-                carrier = new Thread(this::carry, "model-" + process.pid() + "-" + name);
-                carrier.setDaemon(true);
-                carrier.start();
+            if (!carried) {
+                carried = true;
+                CarrierPool.start(this::carry, "model-" + process.pid() + "-" + name);
             }
             return handle;
+        } finally {
+            model.lock.unlock();
         }
     }
 
     boolean hasCarrier() {
-        return carrier != null;
+        return carried;
     }
 
     /** The carrier's loop: wait for the baton, run the task, hand the baton back. */
@@ -237,7 +268,8 @@ public final class ModelThread {
         while (true) {
             Callable<?> body;
             ModelTask<?> handle;
-            synchronized (model.lock) {
+            model.lock.lock();
+            try {
                 try {
                     awaitBaton();
                 } catch (ThreadKilled e) {
@@ -252,6 +284,8 @@ public final class ModelThread {
                 }
                 body = task;
                 handle = currentTask;
+            } finally {
+                model.lock.unlock();
             }
             boolean died = false;
             try {
@@ -263,7 +297,8 @@ public final class ModelThread {
             } catch (KernelModel.SimulatedFault fault) {
                 // SIGSEGV: the thread stops with a fatal signal pending and its whole process will die.
                 handle.fail(fault);
-                synchronized (model.lock) {
+                model.lock.lock();
+                try {
                     process.faulted = true;
                     state = State.STOPPED;
                     try {
@@ -272,12 +307,15 @@ public final class ModelThread {
                         // The model is closing.
                     }
                     model.releaseBaton(this);
+                } finally {
+                    model.lock.unlock();
                 }
                 return;
             } catch (Throwable t) {
                 handle.fail(t);
             }
-            synchronized (model.lock) {
+            model.lock.lock();
+            try {
                 task = null;
                 currentTask = null;
                 if (!died && !killed) {
@@ -287,6 +325,8 @@ public final class ModelThread {
                 if (died || killed) {
                     return;
                 }
+            } finally {
+                model.lock.unlock();
             }
         }
     }
@@ -299,7 +339,7 @@ public final class ModelThread {
                 throw new ThreadKilled(name);
             }
             try {
-                model.lock.wait();
+                baton.await();
             } catch (InterruptedException e) {
                 // The code under test's own interrupt status; keep it for when the thread runs again.
                 interrupted = true;

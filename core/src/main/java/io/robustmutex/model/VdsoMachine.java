@@ -19,11 +19,14 @@ final class VdsoMachine {
         while (true) {
             Instruction instruction = section.instructions().get(frame.ip);
             model.step("vdso: " + instruction.assembly(), "");
-            synchronized (model.lock) {
+            model.lock.lock();
+            try {
                 if (instruction instanceof Instruction.Return) {
                     return (int) read(frame, section.returnRegister(), 4);
                 }
                 frame.ip = execute(model, process, frame, instruction);
+            } finally {
+                model.lock.unlock();
             }
         }
     }

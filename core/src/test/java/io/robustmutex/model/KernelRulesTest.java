@@ -1,11 +1,13 @@
 package io.robustmutex.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.internal.Errno;
 import io.robustmutex.internal.FutexOp;
 import io.robustmutex.internal.FutexWord;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
 
@@ -141,14 +143,186 @@ class KernelRulesTest extends ModelFixture {
         assertEquals(results[2] | FutexWord.OWNER_DIED, mem.getInt(0));
     }
 
-    /** A PI word naming a TID that does not exist gives ESRCH, and the word is left alone. */
+    /**
+     * A PI word naming a TID that does not exist gives ESRCH, after the kernel set WAITERS in it: the first
+     * waiter sets the bit before it looks the owner up (kernel/futex/pi.c, futex_lock_pi_atomic).
+     */
     @Test
-    void lockPiOnAVanishedOwnerIsEsrch() {
+    void lockPiOnAVanishedOwnerIsEsrchWithWaitersSet() {
         assertEquals(-Errno.ESRCH, (int) onThread(() -> {
             mem.putInt(0, 999_999);
             return sys.futex(at(0), FutexOp.FUTEX_LOCK_PI2, 0, 0, 0);
         }));
-        assertEquals(999_999, mem.getInt(0));
+        assertEquals(999_999 | FutexWord.WAITERS, mem.getInt(0));
+    }
+
+    /** TRYLOCK_PI on a word held by a live owner sets WAITERS, then answers EAGAIN; the bit stays. */
+    @Test
+    void trylockPiOnAHeldWordSetsWaiters() {
+        ModelThread owner = process.newThread("owner");
+        owner.start(() -> sys.futex(at(0), FutexOp.FUTEX_LOCK_PI, 0, 0, 0));
+        model.runUntilQuiet();
+        assertEquals(owner.tid(), mem.getInt(0));
+        assertEquals(-Errno.EAGAIN, (int) onThread(() -> sys.futex(at(0), FutexOp.FUTEX_TRYLOCK_PI, 0, 0, 0)));
+        assertEquals(owner.tid() | FutexWord.WAITERS, mem.getInt(0));
+    }
+
+    /** LOCK_PI2 with a deadline already past sets WAITERS, then answers ETIMEDOUT; the bit stays. */
+    @Test
+    void lockPiTimeoutLeavesWaitersSet() {
+        ModelThread owner = process.newThread("owner");
+        owner.start(() -> sys.futex(at(0), FutexOp.FUTEX_LOCK_PI, 0, 0, 0));
+        model.runUntilQuiet();
+        assertEquals(-Errno.ETIMEDOUT, (int) onThread(() ->
+                sys.futexWithDeadline(at(0), FutexOp.FUTEX_LOCK_PI2, 0, model.nanoTime())));
+        assertEquals(owner.tid() | FutexWord.WAITERS, mem.getInt(0));
+    }
+
+    /**
+     * On 7.2 FUTEX_ROBUST_LIST32 without FUTEX_ROBUST_UNLOCK is accepted and ignored (kernel/futex/core.c reads
+     * it only to clear the slot); before 7.2 the bit made an unknown command, ENOSYS.
+     */
+    @Test
+    void robustList32AloneIsIgnoredOn72AndEnosysBefore() {
+        assertEquals(-Errno.EAGAIN, (int) onThread(() ->
+                sys.futex(at(0), FutexOp.FUTEX_WAIT | FutexOp.FUTEX_ROBUST_LIST32, 5, 0, 0)));
+        try (KernelModel old = KernelModel.builder().release(KernelModel.Release.PRE_7_2).build()) {
+            ModelProcess p = old.newProcess();
+            ModelRegion m = p.map(old.newSharedObject("old", 4096));
+            ModelSyscalls s = new ModelSyscalls(p);
+            ModelTask<Integer> task = p.newThread("t").start(() ->
+                    s.futex(m.address(), FutexOp.FUTEX_WAIT | FutexOp.FUTEX_ROBUST_LIST32, 5, 0, 0));
+            old.runUntilQuiet();
+            assertEquals(-Errno.ENOSYS, task.result());
+        }
+    }
+
+    /** FUTEX_WAKE counts a wake before comparing with the limit: a count of 0 (or less) wakes one. */
+    @Test
+    void wakeWithCountZeroWakesOne() {
+        ModelThread w1 = process.newThread("w1");
+        ModelThread w2 = process.newThread("w2");
+        w1.start(() -> sys.futex(at(0), FutexOp.FUTEX_WAIT, 0, 0, 0));
+        w2.start(() -> sys.futex(at(0), FutexOp.FUTEX_WAIT, 0, 0, 0));
+        model.run(w1);
+        model.run(w2);
+        assertEquals(1, (int) onThread(() -> sys.futex(at(0), FutexOp.FUTEX_WAKE, 0, 0, 0)));
+        assertEquals(ModelThread.State.IDLE, w1.state());
+        assertEquals(ModelThread.State.BLOCKED, w2.state());
+        assertEquals(1, (int) onThread(() -> sys.futex(at(0), FutexOp.FUTEX_WAKE, -5, 0, 0)));
+        assertEquals(ModelThread.State.IDLE, w2.state());
+    }
+
+    /** 3: the walk checks no alignment of entry pointers, only that the lock word is 4-aligned. */
+    @Test
+    void entryPointersNeedNoAlignment() {
+        ModelThread holder = process.newThread("holder");
+        holder.start(() -> {
+            int tid = sys.gettid();
+            ModelSyscalls.initHead(mem, at(0), -32);
+            mem.putInt(1028, tid);
+            mem.putLong(0, at(1028 + 32));
+            // The entry's next field is 4 bytes off an 8-byte boundary: written as two halves.
+            mem.putInt(1028 + 32, (int) at(0));
+            mem.putInt(1028 + 36, (int) (at(0) >>> 32));
+            return sys.setRobustList(at(0), 24);
+        });
+        model.runUntilQuiet();
+        model.deliverDeath(holder);
+        assertEquals(FutexWord.OWNER_DIED, mem.getInt(1028), "an entry 4 bytes off an 8-byte boundary is walked");
+    }
+
+    /**
+     * 5: the walk compares the word with the dying thread's TID in its own PID namespace, so a thread of another
+     * namespace that has the owner's number, dying with the record in its pending slot, marks a word that a
+     * live thread holds: the kernel fact that makes every robust lock unsafe between namespaces.
+     */
+    @Test
+    void exitWalkComparesNamespaceLocalTids() {
+        ModelProcess container = model.newProcess(model.newPidNamespace());
+        ModelRegion shared = container.map(mem.object());
+        ModelSyscalls containerSys = new ModelSyscalls(container);
+        ModelThread owner = process.newThread("owner");
+        owner.start(() -> {
+            mem.putInt(2048, sys.gettid());
+            return null;
+        });
+        model.runUntilQuiet();
+        ModelThread twin = container.newThread("twin");
+        assertEquals(owner.tid(), twin.tid(), "two namespaces number their first threads alike");
+        twin.start(() -> {
+            ModelSyscalls.initHead(shared, shared.address(), -32);
+            shared.putLong(16, shared.address() + 2048 + 32);
+            return containerSys.setRobustList(shared.address(), 24);
+        });
+        model.runUntilQuiet();
+        model.deliverDeath(twin);
+        assertEquals(FutexWord.OWNER_DIED, mem.getInt(2048), "the live owner's word was marked by another's death");
+        assertTrue(!owner.isDead());
+    }
+
+    /** 5: LOCK_PI looks the owner up in the caller's namespace: its own number there is EDEADLK. */
+    @Test
+    void lockPiSeesTheCallersNamespace() {
+        ModelProcess container = model.newProcess(model.newPidNamespace());
+        ModelRegion shared = container.map(mem.object());
+        ModelSyscalls containerSys = new ModelSyscalls(container);
+        ModelThread owner = process.newThread("owner");
+        owner.start(() -> sys.futex(at(0), FutexOp.FUTEX_LOCK_PI, 0, 0, 0));
+        model.runUntilQuiet();
+        ModelTask<Integer> foreign = container.newThread("twin").start(() ->
+                containerSys.futex(shared.address(), FutexOp.FUTEX_LOCK_PI, 0, 0, 0));
+        model.runUntilQuiet();
+        assertEquals(-Errno.EDEADLK, foreign.result());
+    }
+
+    /** A dead thread's TID can be given to a new thread; a live thread's cannot. */
+    @Test
+    void tidsAreReusedOnlyAfterDeath() {
+        ModelThread first = process.newThread("first");
+        assertThrows(IllegalArgumentException.class, () -> process.newThread("clash", first.tid()));
+        model.deliverDeath(first);
+        ModelThread reuse = process.newThread("reuse", first.tid());
+        assertEquals(first.tid(), reuse.tid());
+        assertEquals(reuse, model.thread(first.tid()));
+        long[] head = new long[2];
+        assertEquals(0, (int) onThread(() -> sys.getRobustList(reuse.tid(), head)), "the new thread is found");
+    }
+
+    /** The proposed robust wake leaves WAITERS when waiters stay queued after the wake, and 0 otherwise. */
+    @Test
+    void proposedRobustWakeKeepsWaitersWhileWaitersRemain() {
+        try (KernelModel proposal = KernelModel.builder().robustWakeStoresWaiters(true).build()) {
+            ModelProcess p = proposal.newProcess();
+            ModelRegion m = p.map(proposal.newSharedObject("proposal", 4096));
+            ModelSyscalls s = new ModelSyscalls(p);
+            m.putInt(0, 77 | FutexWord.WAITERS);
+            for (String name : List.of("w1", "w2")) {
+                p.newThread(name).start(() -> s.futex(m.address(), FutexOp.FUTEX_WAIT, 77 | FutexWord.WAITERS, 0, 0));
+            }
+            proposal.runUntilQuiet();
+            ModelThread unlocker = p.newThread("unlocker");
+            ModelTask<Integer> first = unlocker.start(() ->
+                    s.futex(m.address(), FutexOp.FUTEX_WAKE | FutexOp.FUTEX_ROBUST_UNLOCK, 1, m.address() + 8, 0));
+            proposal.run(unlocker);
+            assertEquals(1, first.result());
+            assertEquals(FutexWord.WAITERS, m.getInt(0), "one waiter is still queued");
+            ModelTask<Integer> second = unlocker.start(() ->
+                    s.futex(m.address(), FutexOp.FUTEX_WAKE | FutexOp.FUTEX_ROBUST_UNLOCK, 1, m.address() + 8, 0));
+            proposal.run(unlocker);
+            assertEquals(1, second.result());
+            assertEquals(0, m.getInt(0), "nobody is left");
+        }
+    }
+
+    /** An injected result replaces the futex call: a wait returns at once, as after a spurious wake-up. */
+    @Test
+    void injectedResultReplacesTheCall() {
+        ModelThread waiter = process.newThread("waiter").injectResultAtStep(0, 0);
+        ModelTask<Integer> spurious = waiter.start(() -> sys.futex(at(0), FutexOp.FUTEX_WAIT, 0, 0, 0));
+        model.runUntilQuiet();
+        assertEquals(0, spurious.result());
+        assertEquals(ModelThread.State.IDLE, waiter.state(), "it never slept");
     }
 
     /** 3: a dying PI owner's contended lock goes to its top waiter: new_tid | WAITERS | OWNER_DIED. */
@@ -173,7 +347,10 @@ class KernelRulesTest extends ModelFixture {
         assertEquals(waiter.tid() | FutexWord.WAITERS | FutexWord.OWNER_DIED, mem.getInt(1024));
     }
 
-    /** 3: the walk stops at a misaligned entry; the rest and the pending entry are not handled. */
+    /**
+     * 3: the walk stops at an entry whose lock word is misaligned (the entry pointer itself needs no alignment);
+     * the rest and the pending entry are not handled.
+     */
     @Test
     void misalignedEntryStopsTheWalk() {
         ModelThread holder = process.newThread("holder");
@@ -191,7 +368,7 @@ class KernelRulesTest extends ModelFixture {
         model.runUntilQuiet();
         model.deliverDeath(holder);
         assertEquals(FutexWord.OWNER_DIED, mem.getInt(1024), "handled before the misaligned entry");
-        assertEquals(holder.tid(), mem.getInt(2048), "not handled: its entry pointer is misaligned");
+        assertEquals(holder.tid(), mem.getInt(2048), "not handled: the entry's lock word is misaligned");
         assertEquals(holder.tid(), mem.getInt(3072), "the pending entry is not handled after an abort");
     }
 
