@@ -18,6 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * <li>{@code wait FILE INDEX}: print {@code WAITING}, acquire, print {@code ACQUIRED token=T ownerDied=B},
  *     then hang until killed.</li>
  * <li>{@code open FILE COUNT KIND}: open (creating) the file, print {@code OPENED count=C}, exit.</li>
+ * <li>{@code acquire-region REGION KIND}: map a {@link SharedMemory} region, take and release the mutex at
+ *     offset 0, print {@code ACQUIRED ownerDied=B}, exit.</li>
  * <li>{@code churn REGION KIND}: print {@code READY} and increment the counter of an increment region under the
  *     mutex until killed. An acquisition that finds another process's marker must report the owner's death, and
  *     that process must be in the parent's kill log (offset {@link #KILLED}); otherwise print a line starting
@@ -60,6 +62,12 @@ public final class MutexWorker {
                 }
             }
             case "churn" -> churn(Path.of(args[1]), MutexKind.valueOf(args[2]));
+            case "acquire-region" -> {
+                try (SharedMemory region = SharedMemory.map(Path.of(args[1]), 4096);
+                        Acquisition held = region.mutex(0, MutexKind.valueOf(args[2])).acquire()) {
+                    System.out.println("ACQUIRED ownerDied=" + held.ownerDied());
+                }
+            }
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }

@@ -117,6 +117,8 @@ public final class KernelModel implements AutoCloseable {
     Observer observer = Observer.NONE;
 
     private long clock = TimeUnit.SECONDS.toNanos(1000);
+    /** No timeout later than this fires (see {@link #runFor}). */
+    private long timeLimit = Long.MAX_VALUE;
     private int nextPid = 100;
     /** Namespace identities look like the inode numbers of /proc/self/ns/pid. */
     private long nextNamespaceId = 4026531836L;
@@ -499,6 +501,28 @@ public final class KernelModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Like {@link #runUntilQuiet()}, but lets model time advance by at most {@code nanos}: a thread whose wait
+     * times out later stays asleep. For code that re-checks periodically and so never becomes quiet while it
+     * waits for something that does not happen.
+     *
+     * @param nanos how far the clock may advance
+     */
+    public void runFor(long nanos) {
+        driver.lock();
+        try {
+            long saved = timeLimit;
+            timeLimit = clock + nanos;
+            try {
+                runUntilQuietLocked();
+            } finally {
+                timeLimit = saved;
+            }
+        } finally {
+            driver.unlock();
+        }
+    }
+
     private void runUntilQuietLocked() {
         lock.lock();
         try {
@@ -658,7 +682,7 @@ public final class KernelModel implements AutoCloseable {
                 earliest = waiter;
             }
         }
-        if (earliest == null) {
+        if (earliest == null || earliest.deadline - timeLimit > 0) {
             return false;
         }
         clock = Math.max(clock, earliest.deadline);

@@ -56,6 +56,19 @@ public final class ChildProcess implements AutoCloseable {
      * @return the running child
      */
     public static ChildProcess start(Class<?> main, List<String> jvmOptions, String... args) {
+        return command(javaCommand(main, jvmOptions, args));
+    }
+
+    /**
+     * The command that {@link #start(Class, List, String...)} runs, for a test that runs it under another
+     * program (for example {@code unshare -p -f --mount-proc}, to put the JVM in a new PID namespace).
+     *
+     * @param main the class whose {@code main} runs
+     * @param jvmOptions extra JVM options
+     * @param args program arguments
+     * @return the java command line
+     */
+    public static List<String> javaCommand(Class<?> main, List<String> jvmOptions, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-cp");
@@ -71,11 +84,7 @@ public final class ChildProcess implements AutoCloseable {
         command.addAll(jvmOptions);
         command.add(main.getName());
         command.addAll(List.of(args));
-        try {
-            return new ChildProcess(new ProcessBuilder(command).start());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return command;
     }
 
     /**

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.robustmutex.aarch64.Aarch64Architecture;
 import io.robustmutex.spi.Architecture;
 import io.robustmutex.x86_64.X86_64Architecture;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /** The exhaustive death-injection check: safe configurations are safe, and the seed's race is found. */
@@ -34,5 +38,42 @@ class ModelCheckTest {
         }
         System.out.println(table);
         assertTrue(allAsExpected, table.toString());
+    }
+
+    /**
+     * No explored schedule of any scenario breaks an invariant, under any configuration, within the default
+     * bounds (the table {@code model-check} prints). Configurations run two at a time.
+     */
+    @Test
+    void noExploredScheduleBreaksAnInvariant() throws Exception {
+        List<Architecture> architectures = List.of(new X86_64Architecture(), new Aarch64Architecture());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<ModelCheck.ExplorationResult>> results = new ArrayList<>();
+            for (ModelCheck.ExplorationConfiguration configuration
+                    : ModelCheck.explorationConfigurations(architectures)) {
+                for (String scenario : ModelCheck.scenarios()) {
+                    results.add(pool.submit(() -> ModelCheck.explore(configuration, scenario,
+                            ModelCheck.Depth.DEFAULT)));
+                }
+            }
+            StringBuilder table = new StringBuilder();
+            boolean clean = true;
+            for (Future<ModelCheck.ExplorationResult> future : results) {
+                ModelCheck.ExplorationResult r = future.get();
+                table.append(String.format(
+                        "%-15s %-45s schedules=%6d deaths=%6d faults=%4d violating=%4d healed=%4d%s%n", r.scenario(),
+                        r.configuration(), r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(),
+                        r.truncated() ? " CUT" : ""));
+                if (r.violating() > 0 || r.truncated()) {
+                    clean = false;
+                    r.findings().forEach(f -> table.append("    ").append(f).append('\n'));
+                }
+            }
+            System.out.println(table);
+            assertTrue(clean, table.toString());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }
