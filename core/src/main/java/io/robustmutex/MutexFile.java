@@ -45,8 +45,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * magic is written last, so processes creating the same file at once end with one valid file and a file
  * whose creator died part way is recognized and never trusted. A file that is not a complete mutex file of
  * format version 1 is refused with a {@link MutexFileFormatException} naming what was found, and is not
- * modified. A file last initialized in an earlier boot carries meaningless TIDs: its held lock words are
- * reset on open and reported to their next acquirer as owner deaths.
+ * modified. A file created in another PID namespace is refused, whatever its kind: the kernel releases a dead
+ * thread's locks by comparing TIDs numbered per namespace, so sharing across namespaces can give a lock two
+ * owners (kernel-abi.md section 5); processes that share a file must share a PID namespace. A file last
+ * initialized in an earlier boot carries meaningless TIDs: its held lock words are reset on open and reported
+ * to their next acquirer as owner deaths.
  *
  * <p>{@link #close()} marks this handle closed; later operations through it throw
  * {@link IllegalStateException}. The memory is unmapped only when nothing references it any more, so no
@@ -90,6 +93,8 @@ public final class MutexFile implements AutoCloseable {
      * @return the open file
      * @throws IOException when the file cannot be created, read or mapped
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      * @throws IllegalArgumentException when the count is out of range or differs from an existing file's
      * @throws UnsupportedOperationException when robust mutexes cannot work in this JVM
      *     ({@link KernelSupport#unavailabilityCause()})
@@ -107,6 +112,8 @@ public final class MutexFile implements AutoCloseable {
      * @return the open file
      * @throws IOException when the file cannot be created, read or mapped
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile open(Path path, int mutexCount, MutexKind kind) throws IOException {
         return open(path, mutexCount, kind, FileAccess.OWNER);
@@ -123,6 +130,8 @@ public final class MutexFile implements AutoCloseable {
      * @return the open file
      * @throws IOException when the file cannot be created, read or mapped
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile open(Path path, int mutexCount, MutexKind kind, FileAccess access) throws IOException {
         if (mutexCount < 1 || mutexCount > MutexFileHeaderDescriptor.MAX_RECORDS) {
@@ -140,6 +149,8 @@ public final class MutexFile implements AutoCloseable {
      * @return the open file
      * @throws java.nio.file.NoSuchFileException when it does not exist
      * @throws MutexFileFormatException when it is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile openExisting(Path path) throws IOException {
         return openOrCreate(path, -1, null, FileAccess.OWNER);
@@ -177,6 +188,10 @@ public final class MutexFile implements AutoCloseable {
             Files.setPosixFilePermissions(path, access.permissions());
         } else {
             header = MutexFileHeader.validate(path, readHeader(channel), size);
+            if (header.pidNamespace() != pidNamespace) {
+                throw new IllegalStateException(HostIdentity.foreignPidNamespace(path.toString(),
+                        header.pidNamespace(), pidNamespace));
+            }
             if (requestedCount > 0 && header.recordCount() != requestedCount) {
                 throw new IllegalArgumentException(path + " has " + header.recordCount()
                         + " mutexes; asked for " + requestedCount + " (use MutexFile.openExisting to open"
@@ -304,8 +319,7 @@ public final class MutexFile implements AutoCloseable {
      * @param index 0 to {@link #mutexCount()} - 1
      * @return the mutex (the same object for the same index of this handle)
      * @throws IllegalArgumentException when the index is out of range
-     * @throws IllegalStateException when this handle is closed, or the mutex is PI and the file was created
-     *     in another PID namespace
+     * @throws IllegalStateException when this handle is closed
      */
     public RobustMutex mutex(int index) {
         open.ensureOpen();
@@ -322,12 +336,7 @@ public final class MutexFile implements AutoCloseable {
         if (kind == null) {
             throw new IllegalStateException(path + ": record " + index + " was overwritten with a bad kind word");
         }
-        if (kind == MutexKind.PI && header.pidNamespace() != pidNamespace) {
-            throw new IllegalStateException(path + " was created in PID namespace " + header.pidNamespace()
-                    + " and this process is in " + pidNamespace + ": PI futexes do not work across PID"
-                    + " namespaces (the kernel refuses them). Share the file with MutexKind.NORMAL mutexes instead");
-        }
-        RobustMutex created = new RobustMutex(new MutexRecord(memory, offset, kind, true), protocol, open,
+        RobustMutex created = new RobustMutex(new MutexRecord(memory, offset, kind), protocol, open,
                 path + "[" + index + "]");
         return mutexes.compareAndSet(index, null, created) ? created : mutexes.get(index);
     }

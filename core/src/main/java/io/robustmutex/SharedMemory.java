@@ -1,5 +1,6 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.HostIdentity;
 import io.robustmutex.internal.LinuxBackend;
 import io.robustmutex.internal.MappedFiles;
 import io.robustmutex.internal.MappedMemory;
@@ -33,10 +34,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The library maps the file itself, so the mapping stays until nothing references it: no thread can
  * hold a lock in, or name to the kernel, memory that was unmapped (design.md section 5). The first
  * {@link #mutex(long, MutexKind)} call on an offset whose record is all zeros initializes it, under a file
- * lock, so processes racing to do so agree. Unlike a {@link MutexFile}, a region has no header: it cannot
- * tell a reboot from a restart, so keep regions with mutexes in {@code /dev/shm} (cleared at boot) or
- * {@link RobustMutex#reinitialize()} them after a reboot; and it cannot check PID namespaces, so share
- * {@link MutexKind#PI} mutexes only within one.
+ * lock, so processes racing to do so agree. A record keeps the PID namespace of its users, and a process of
+ * another PID namespace is refused, for both kinds (kernel-abi.md section 5). Unlike a {@link MutexFile}, a
+ * region has no header: it cannot tell a reboot from a restart, so keep regions with mutexes in
+ * {@code /dev/shm} (cleared at boot) or {@link RobustMutex#reinitialize()} them after a reboot.
  */
 public final class SharedMemory implements AutoCloseable {
 
@@ -44,14 +45,17 @@ public final class SharedMemory implements AutoCloseable {
     private final FileAccess access;
     private final MappedMemory memory;
     private final RobustMutexProtocol protocol;
+    private final long pidNamespace;
     private final OpenFlag open;
     private final ConcurrentHashMap<Integer, RobustMutex> mutexes = new ConcurrentHashMap<>();
 
-    private SharedMemory(Path path, FileAccess access, MappedMemory memory, RobustMutexProtocol protocol) {
+    private SharedMemory(Path path, FileAccess access, MappedMemory memory, RobustMutexProtocol protocol,
+            long pidNamespace) {
         this.path = path;
         this.access = access;
         this.memory = memory;
         this.protocol = protocol;
+        this.pidNamespace = pidNamespace;
         this.open = new OpenFlag(path.toString());
     }
 
@@ -86,6 +90,7 @@ public final class SharedMemory implements AutoCloseable {
                     + Integer.MAX_VALUE + ")");
         }
         RobustMutexProtocol protocol = LinuxBackend.protocol();
+        long pidNamespace = HostIdentity.pidNamespace();
         synchronized (MappedFiles.FILE_LOCKS) {
             try (FileChannel channel = MappedFiles.open(path, true, access)) {
                 FileLock fileLock = channel.lock();
@@ -98,7 +103,8 @@ public final class SharedMemory implements AutoCloseable {
                         // The mode given at creation is narrowed by the umask; set the one asked for.
                         Files.setPosixFilePermissions(path, access.permissions());
                     }
-                    return new SharedMemory(path, access, MappedFiles.map(path, channel, (int) size), protocol);
+                    return new SharedMemory(path, access, MappedFiles.map(path, channel, (int) size), protocol,
+                            pidNamespace);
                 } finally {
                     fileLock.release();
                 }
@@ -157,6 +163,7 @@ public final class SharedMemory implements AutoCloseable {
      * @return the mutex (the same object for the same offset of this region)
      * @throws IllegalArgumentException when the offset is misaligned, out of bounds, or holds something
      *     other than a mutex record of that kind
+     * @throws IllegalStateException when the record is used from another PID namespace
      */
     public RobustMutex mutex(long offset, MutexKind kind) {
         Objects.requireNonNull(kind, "kind");
@@ -185,7 +192,8 @@ public final class SharedMemory implements AutoCloseable {
             throw new IllegalArgumentException(String.format("offset=%d holds no mutex record (kind word=0x%08x):"
                     + " is the caller's own data there?", offset, kindWord));
         }
-        return new RobustMutex(new MutexRecord(memory, offset, found, false), protocol, open, path + "@" + offset);
+        MutexRecord.bindPidNamespace(memory, offset, pidNamespace, path + "@" + offset);
+        return new RobustMutex(new MutexRecord(memory, offset, found), protocol, open, path + "@" + offset);
     }
 
     private void initializeUnderFileLock(int offset, MutexKind kind) {
@@ -202,7 +210,7 @@ public final class SharedMemory implements AutoCloseable {
                                     + " and has no mutex kind: is the caller's own data there?");
                         }
                     }
-                    MutexRecord.initialize(memory, offset, kind);
+                    MutexRecord.initialize(memory, offset, kind, pidNamespace);
                 } finally {
                     recordLock.release();
                 }

@@ -36,6 +36,23 @@ public final class HostIdentity {
     }
 
     /**
+     * The refusal of a mutex used from another PID namespace: why, and what works instead.
+     *
+     * @param what the file, or the file and offset of a record
+     * @param recorded the namespace its users are in
+     * @param ours this process's namespace
+     * @return the message
+     */
+    public static String foreignPidNamespace(String what, long recorded, long ours) {
+        return what + " is used in PID namespace " + recorded + " and this process is in PID namespace " + ours
+                + ". No robust mutex, PI or NORMAL, is safe between PID namespaces: when a thread dies, the kernel"
+                + " releases the locks whose word holds its TID as numbered in its own namespace, so a thread of one"
+                + " namespace can release a lock that a live thread of the other holds (kernel-abi.md section 5)."
+                + " Run the processes that share it in one PID namespace (the host's, or a pod that shares its"
+                + " process namespace), or give each namespace its own file";
+    }
+
+    /**
      * Parses a namespace link target such as {@code pid:[4026531836]}.
      *
      * @param link the link target

@@ -46,9 +46,12 @@ public interface Kernel {
      * @param uaddr the word's address
      * @param expected the value to sleep on
      * @param timeoutNanos a relative timeout, or a negative value for none
+     * @param periodic whether the timeout only bounds one look at the word of a wait that has no deadline:
+     *     the caller looks again and, unless something changed, goes back to sleep. The real kernel ignores
+     *     it; the reference model uses it to tell such a steady state from progress.
      * @return 0 when woken, {@code -EAGAIN} when the word differed, {@code -ETIMEDOUT}, {@code -EINTR}
      */
-    int futexWait(long uaddr, int expected, long timeoutNanos);
+    int futexWait(long uaddr, int expected, long timeoutNanos, boolean periodic);
 
     /**
      * {@code FUTEX_WAKE}.

@@ -75,7 +75,7 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
-    public int futexWait(long uaddr, int expected, long timeoutNanos) {
+    public int futexWait(long uaddr, int expected, long timeoutNanos, boolean periodic) {
         long result = timeoutNanos < 0
                 ? syscalls.futex(uaddr, FutexOp.FUTEX_WAIT, expected, 0, 0, 0)
                 : syscalls.futexTimed(uaddr, FutexOp.FUTEX_WAIT, expected, timeoutNanos / NANOS_PER_SECOND,

@@ -26,8 +26,6 @@ public final class MutexRecord {
     final long entryPointer;
     final boolean pi;
     final MutexKind kind;
-    /** Whether every user of this record is known to share our PID namespace (see takeOverVanishedOwner). */
-    final boolean pidNamespaceVerified;
     /**
      * The robust-list state of the thread that used this record last: a cache that spares the thread-local
      * lookup when one thread takes the same mutex again. Racy by design; a reader uses it only when its
@@ -36,17 +34,16 @@ public final class MutexRecord {
     RobustThread lastThread;
 
     /**
-     * Binds to an initialized record.
+     * Binds to an initialized record whose users were checked to share this process's PID namespace (a mutex
+     * file's header, or the record's own field: {@link #bindPidNamespace}), so that a TID the kernel cannot
+     * find names an owner that is gone, not one of another namespace.
      *
      * @param memory the memory holding the record
      * @param offset the record's offset, 64-aligned
      * @param kind the kind stored in the record
-     * @param pidNamespaceVerified whether the record's users are known to share this process's PID
-     *     namespace, so that a PI owner TID the kernel cannot find is a dead owner, not a foreign one
      */
-    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind, boolean pidNamespaceVerified) {
+    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind) {
         MutexRecordDescriptor.checkOffset(offset, memory.size());
-        this.pidNamespaceVerified = pidNamespaceVerified;
         this.memory = memory;
         this.offset = offset;
         this.kind = kind;
@@ -65,14 +62,15 @@ public final class MutexRecord {
     }
 
     /**
-     * Writes a fresh record: free word, consistent, token 0, no links, the kind with the initialized flag
-     * written last.
+     * Writes a fresh record: free word, consistent, token 0, no links, the PID namespace of its users, and the
+     * kind with the initialized flag written last.
      *
      * @param memory the memory
      * @param offset the record's offset, 64-aligned
      * @param kind the kind
+     * @param pidNamespace the PID namespace of the record's users, or 0 where a file header records it
      */
-    public static void initialize(AtomicMemory memory, int offset, MutexKind kind) {
+    public static void initialize(AtomicMemory memory, int offset, MutexKind kind, long pidNamespace) {
         MutexRecordDescriptor.checkOffset(offset, memory.size());
         for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
             if (field != MutexRecordDescriptor.KIND_OFFSET) {
@@ -80,7 +78,41 @@ public final class MutexRecord {
             }
         }
         memory.putIntPlain(offset + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);
+        memory.putIntPlain(offset + MutexRecordDescriptor.PID_NAMESPACE_OFFSET, namespaceField(pidNamespace));
         memory.putIntRelease(offset + MutexRecordDescriptor.KIND_OFFSET, kindWord(kind));
+    }
+
+    /**
+     * Checks that a record in a shared-memory region is used only from one PID namespace, this one: a record
+     * whose field is 0 (written before the field existed) is claimed for this namespace; a record of another
+     * namespace is refused, with nothing written.
+     *
+     * @param memory the region
+     * @param offset the record's offset
+     * @param pidNamespace this process's PID namespace
+     * @param name the record's name for the message (file and offset)
+     * @throws IllegalStateException when the record is used from another PID namespace
+     */
+    public static void bindPidNamespace(AtomicMemory memory, int offset, long pidNamespace, String name) {
+        int ours = namespaceField(pidNamespace);
+        int at = offset + MutexRecordDescriptor.PID_NAMESPACE_OFFSET;
+        int recorded = memory.getIntVolatile(at);
+        if (recorded == 0 && memory.compareAndSetInt(at, 0, ours)) {
+            return;
+        }
+        recorded = memory.getIntVolatile(at);
+        if (recorded != ours) {
+            throw new IllegalStateException(HostIdentity.foreignPidNamespace(name, Integer.toUnsignedLong(recorded),
+                    pidNamespace));
+        }
+    }
+
+    private static int namespaceField(long pidNamespace) {
+        if (pidNamespace < 0 || pidNamespace > 0xffff_ffffL) {
+            throw new IllegalArgumentException("pidNamespace=" + pidNamespace + " (a PID namespace's inode number"
+                    + " fits 32 bits)");
+        }
+        return (int) pidNamespace;
     }
 
     /**

@@ -10,16 +10,19 @@ package io.robustmutex.internal;
  *  | futex   | state   | fencing token    | reserved (0)     | robust list prev |
  *  | word    |         |                  |                  |                  |
  *  +---------+---------+------------------+------------------+------------------+
- *  32                 40        44        48                 56                 64
- *  +------------------+---------+---------+------------------+------------------+
- *  | robust list next | kind &amp; | owner   | owner-died count | reserved (0)     |
- *  |                  | flags   | pid     |                  |                  |
- *  +------------------+---------+---------+------------------+------------------+
+ *  32                 40        44        48                 56        60        64
+ *  +------------------+---------+---------+------------------+---------+---------+
+ *  | robust list next | kind &amp; | owner   | owner-died count | PID     | reserved|
+ *  |                  | flags   | pid     |                  | ns      | (0)     |
+ *  +------------------+---------+---------+------------------+---------+---------+
  * </pre>
  *
  * <p>The futex word is described by {@link FutexWord}. {@code prev} and {@code next} are process-local
  * pointers written only by the holder; the kernel follows {@code next} (futex_offset -32, glibc's value).
- * The owner pid is for diagnostics only and never decides ownership.
+ * The owner pid is for diagnostics only and never decides ownership. The PID namespace field identifies the
+ * namespace of the record's users (the inode number of {@code /proc/self/ns/pid}, which fits 32 bits) for a
+ * record in a shared-memory region; it is 0 in a mutex file, whose header records the namespace for all its
+ * records, and in a region record written before the field existed, which its first user then claims.
  */
 public final class MutexRecordDescriptor {
 
@@ -41,10 +44,12 @@ public final class MutexRecordDescriptor {
     public static final int OWNER_PID_OFFSET = KIND_OFFSET + 4;
     /** Offset of the count of dead owners detected. */
     public static final int OWNER_DIED_COUNT_OFFSET = OWNER_PID_OFFSET + 4;
+    /** Offset of the PID namespace of the record's users (unsigned 32 bits; 0 when not recorded here). */
+    public static final int PID_NAMESPACE_OFFSET = OWNER_DIED_COUNT_OFFSET + 8;
     /** Offset of the trailing reserved field (zero). */
-    public static final int RESERVED_TAIL_OFFSET = OWNER_DIED_COUNT_OFFSET + 8;
+    public static final int RESERVED_TAIL_OFFSET = PID_NAMESPACE_OFFSET + 4;
     /** The record size. */
-    public static final int SIZE = RESERVED_TAIL_OFFSET + 8;
+    public static final int SIZE = RESERVED_TAIL_OFFSET + 4;
     /** The required alignment of a record. */
     public static final int ALIGNMENT = 64;
 

@@ -18,8 +18,14 @@ import java.lang.ref.Reference;
  * released and is not (or not yet, or no longer) on the list. The rules of kernel-abi.md section 5 follow;
  * each step below names the death it survives.
  *
+ * <p>Every user of a record shares one PID namespace: a mutex file or region record used from another is
+ * refused before this protocol runs, because the exit walk compares namespace-local TIDs (section 5). That
+ * is what lets the protocol read a TID that names no thread as an owner that is gone.
+ *
  * <h3>Lock</h3>
  * <ol>
+ * <li><b>Room on the list.</b> A thread that already holds 2048 mutexes is refused: the exit walk stops after
+ *     2048 entries, so a 2049th would be left held by a dead TID.</li>
  * <li><b>pending = entry</b> (with the PI bit for a PI mutex), before the word is touched. A death from
  *     here on finds the record through the pending slot: if the word already carries our TID, it is
  *     released with OWNER_DIED; if it does not, nothing happens (or, for a non-PI word whose TID is 0, one
@@ -30,7 +36,24 @@ import java.lang.ref.Reference;
  *     one whose TID bits are 0; its OWNER_DIED bit is kept by the acquiring CAS (the kernel keeps it too)
  *     so that the news of the death survives until it is recorded in the state field. A NORMAL waiter
  *     that was woken (an unlock spends one wake on it) but leaves without the lock, because it timed out
- *     or was interrupted, wakes another in its place. Leaving without the lock clears pending.</li>
+ *     or was interrupted, wakes another in its place. Leaving without the lock clears pending.
+ *     <ul>
+ *     <li><i>Bounded sleep.</i> A NORMAL waiter never sleeps longer than the re-check interval. A wake-up can
+ *         be lost for good otherwise: the kernel's robust unlock stores 0 even while others sleep (4.1), so
+ *         if the one waiter it woke dies before re-taking the word while a barger holds it, the kernel wakes
+ *         nobody (the dead waiter's pending word is not 0) and the barger's release, seeing no WAITERS, wakes
+ *         nobody either; an unlocker killed between its classic release and its wake, with a barger in
+ *         between, does the same. glibc's robust mutex has this hole. Looking again heals it within the
+ *         interval, at no cost to an uncontended lock.</li>
+ *     <li><i>Vanished owner.</i> An owner whose TID names no thread is gone, and its exit walk did not release
+ *         the word (too many entries, a damaged list, a copied word): nothing ever will. PI contenders learn
+ *         it from the kernel ({@code ESRCH}); NORMAL waiters ask at each re-check. Both take the word over
+ *         under one rule ({@link #takeOverIfOwnerGone}): only if the TID they read names no thread, only from
+ *         exactly the value read, and the death is reported. A reused TID delays this; it never makes a live
+ *         owner look dead.</li>
+ *     <li><i>A word naming the caller</i>, which the caller does not hold, would never be freed for it: PI
+ *         gets {@code EDEADLK} from the kernel, NORMAL checks before sleeping; both throw.</li>
+ *     </ul></li>
  * <li><b>Owner died?</b> If the word has OWNER_DIED: state = INCONSISTENT (unless already NOT_RECOVERABLE),
  *     owner-died count + 1, then clear the bit with a CAS loop (waiters may be setting WAITERS). A death
  *     between these steps leaves OWNER_DIED or the INCONSISTENT state for the next owner; a death is
@@ -46,7 +69,8 @@ import java.lang.ref.Reference;
  *
  * <h3>Unlock</h3>
  * <ol>
- * <li>Check the caller holds it (else {@link IllegalMonitorStateException}); a re-entrant hold just
+ * <li>Check the caller holds it (else {@link IllegalMonitorStateException}; a thread that never locked is
+ *     refused without registering a robust list, as are its queries); a re-entrant hold just
  *     decrements. If the state is INCONSISTENT, make it NOT_RECOVERABLE: the holder did not repair.</li>
  * <li><b>pending = entry</b>, then <b>unlink</b> (predecessor.next = entry.next with a release store). A
  *     death here finds the record through the pending slot with our TID in the word: released, flagged.</li>
@@ -57,9 +81,10 @@ import java.lang.ref.Reference;
  *       the word was not exactly our TID (WAITERS set), nothing changed: fall through to SYSCALL.</li>
  *   <li>SYSCALL: {@code futex(word, FUTEX_UNLOCK_PI | FUTEX_ROBUST_UNLOCK, ..., &pending)} (PI) or
  *       {@code FUTEX_WAKE | FUTEX_ROBUST_UNLOCK} waking one (NORMAL): release and clear in one syscall
- *       (4.1).</li>
- *   <li>CLASSIC: PI: CAS tid &rarr; 0, else {@code FUTEX_UNLOCK_PI}; NORMAL: exchange the word with 0 and,
- *       if WAITERS was set, {@code FUTEX_WAKE} one; then pending = 0. A death between the release and the
+ *       (4.1). The WAKE stores 0 whoever owns the word, so a NORMAL release first checks that the word still
+ *       names the caller: a word changed behind the library's back is reported, not clobbered.</li>
+ *   <li>CLASSIC: PI: CAS tid &rarr; 0, else {@code FUTEX_UNLOCK_PI}; NORMAL: CAS the word, while it still names
+ *       us, to 0 and, if WAITERS was set, {@code FUTEX_WAKE} one; then pending = 0. A death between the release and the
  *       clear leaves a stale pending entry that the kernel reads at exit: harmless while the memory is
  *       still mapped (the TID no longer matches; a NORMAL word with TID 0 gets one wake, which covers a
  *       release whose wake was lost), and harmless for library-managed memory because a mapping is never
@@ -105,6 +130,7 @@ public final class RobustMutexProtocol {
     private final boolean classic;
     private final boolean vdso;
     private final long interruptSliceNanos;
+    private final long recheckNanos;
     private final int pid;
 
     /**
@@ -113,16 +139,22 @@ public final class RobustMutexProtocol {
      * @param kernel the kernel (real or model)
      * @param interruptSliceNanos how long an interruptible wait stays in the kernel before checking for
      *     interruption (a thread blocked in a futex syscall is not woken by {@link Thread#interrupt()})
+     * @param recheckNanos the longest a NORMAL waiter sleeps before it looks at the word again: the bound on
+     *     the delay of a lost wake-up and of the take-over of a vanished owner
      */
-    public RobustMutexProtocol(Kernel kernel, long interruptSliceNanos) {
+    public RobustMutexProtocol(Kernel kernel, long interruptSliceNanos, long recheckNanos) {
         if (interruptSliceNanos <= 0) {
             throw new IllegalArgumentException("interruptSliceNanos=" + interruptSliceNanos + " (must be > 0)");
+        }
+        if (recheckNanos <= 0) {
+            throw new IllegalArgumentException("recheckNanos=" + recheckNanos + " (must be > 0)");
         }
         this.kernel = kernel;
         this.unlockPath = kernel.unlockPath();
         this.classic = unlockPath == UnlockPath.CLASSIC;
         this.vdso = unlockPath == UnlockPath.VDSO;
         this.interruptSliceNanos = interruptSliceNanos;
+        this.recheckNanos = recheckNanos;
         this.pid = kernel.processId();
     }
 
@@ -154,6 +186,15 @@ public final class RobustMutexProtocol {
     }
 
     /**
+     * The longest a NORMAL waiter sleeps before it looks at the word again.
+     *
+     * @return nanoseconds
+     */
+    public long recheckNanos() {
+        return recheckNanos;
+    }
+
+    /**
      * Acquires a record.
      *
      * @param record the record
@@ -173,6 +214,18 @@ public final class RobustMutexProtocol {
         if (thread == null || thread.owner != Thread.currentThread()) {
             thread = kernel.currentThread();
             record.lastThread = thread;
+        }
+        return thread;
+    }
+
+    /**
+     * The calling thread's state if it has one, registering nothing: for releases and queries, which a thread
+     * that never locked must be refused or answered without touching the kernel.
+     */
+    private RobustThread registeredThreadFor(MutexRecord record) {
+        RobustThread thread = record.lastThread;
+        if (thread == null || thread.owner != Thread.currentThread()) {
+            thread = kernel.currentThreadIfRegistered();
         }
         return thread;
     }
@@ -238,6 +291,9 @@ public final class RobustMutexProtocol {
         }
         if (interruptible && Thread.interrupted()) {
             throw new InterruptedException();
+        }
+        if (thread.count() >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT) {
+            throw tooManyMutexes(record, thread);
         }
         // Room in the held list first: nothing may fail between linking a record and recording it.
         thread.ensureCapacity();
@@ -316,7 +372,10 @@ public final class RobustMutexProtocol {
 
     /**
      * NORMAL contended path: mark the word contended and sleep on it until it is free, then take it with
-     * {@code tid | WAITERS} because other sleepers may remain.
+     * {@code tid | WAITERS} because other sleepers may remain. Every sleep is bounded by the re-check interval:
+     * a waiter whose wake-up was lost (the woken waiter died while a barger held the word, or an unlocker died
+     * between its release and its wake) finds the word free when it looks again, and a waiter behind an owner
+     * that is gone without the kernel releasing the word takes it over.
      */
     private boolean lockNormalSlow(MutexRecord record, int tid, long deadline, boolean interruptible)
             throws InterruptedException {
@@ -328,13 +387,17 @@ public final class RobustMutexProtocol {
         try {
             while (true) {
                 int word = memory.getIntVolatile(record.wordOffset);
-                if ((word & FutexWord.TID_MASK) == 0) {
+                int owner = word & FutexWord.TID_MASK;
+                if (owner == 0) {
                     int update = tid | (word & (FutexWord.WAITERS | FutexWord.OWNER_DIED)) | assumeWaiters;
                     if (memory.compareAndSetInt(record.wordOffset, word, update)) {
                         woken = false;
                         return true;
                     }
                     continue;
+                }
+                if (owner == tid) {
+                    throw namesCaller(record, tid, word);
                 }
                 if (deadline == NO_WAIT) {
                     return false;
@@ -347,21 +410,27 @@ public final class RobustMutexProtocol {
                 }
                 // Once we have slept, others may be sleeping too: whoever takes the word must keep WAITERS.
                 assumeWaiters = FutexWord.WAITERS;
-                long timeout = -1;
-                if (deadline != WAIT_FOREVER || interruptible) {
-                    long remaining = deadline == WAIT_FOREVER ? Long.MAX_VALUE : deadline - kernel.nanoTime();
+                long timeout = recheckNanos;
+                if (deadline != WAIT_FOREVER) {
+                    long remaining = deadline - kernel.nanoTime();
                     if (remaining <= 0) {
                         return false;
                     }
-                    timeout = interruptible ? Math.min(remaining, interruptSliceNanos) : remaining;
+                    timeout = Math.min(timeout, remaining);
+                }
+                if (interruptible) {
+                    timeout = Math.min(timeout, interruptSliceNanos);
                 }
                 woken = false;
-                int result = kernel.futexWait(record.wordAddress, word, timeout);
+                int result = kernel.futexWait(record.wordAddress, word, timeout, deadline == WAIT_FOREVER);
                 if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR
                         && result != -Errno.ETIMEDOUT) {
                     throw Errno.exception("futex(FUTEX_WAIT)", -result);
                 }
                 woken = result == 0;
+                if (result == -Errno.ETIMEDOUT && takeOverIfOwnerGone(record, tid, assumeWaiters)) {
+                    return true;
+                }
                 if (interruptible && Thread.interrupted()) {
                     throw new InterruptedException();
                 }
@@ -384,6 +453,9 @@ public final class RobustMutexProtocol {
             int result;
             if (deadline == NO_WAIT) {
                 int word = memory.getIntVolatile(record.wordOffset);
+                if ((word & FutexWord.TID_MASK) == tid) {
+                    throw namesCaller(record, tid, word);
+                }
                 if ((word & FutexWord.TID_MASK) != 0) {
                     return false;
                 }
@@ -409,13 +481,13 @@ public final class RobustMutexProtocol {
                     return false;
                 }
             } else if (result == -Errno.ESRCH) {
-                if (takeOverVanishedOwner(record, tid)) {
+                // The kernel found no thread with the TID it read; take over only from a word whose TID we see
+                // is gone ourselves, or go back to the kernel (another contender may have taken it over first).
+                if (takeOverIfOwnerGone(record, tid, 0)) {
                     return true;
                 }
             } else if (result == -Errno.EDEADLK) {
-                throw new IllegalStateException("the kernel reports that this thread (tid " + tid + ") already owns "
-                        + record + ", word " + FutexWord.describe(record.word())
-                        + ": the word was written by something other than this library");
+                throw namesCaller(record, tid, record.word());
             } else if (result != -Errno.EINTR && result != -Errno.EAGAIN) {
                 throw Errno.exception(deadline == NO_WAIT ? "futex(FUTEX_TRYLOCK_PI)" : "futex(FUTEX_LOCK_PI2)",
                         -result);
@@ -427,28 +499,53 @@ public final class RobustMutexProtocol {
     }
 
     /**
-     * {@code ESRCH} from the PI lock: the word names a TID that does not exist, and the kernel did not flag
-     * its death (an owner that held the word without a robust list entry). Nobody can ever release it, so
-     * take it, flagged as an owner death.
+     * Takes over a word whose owner is gone: its TID names no thread (kernel-abi.md sections 3 and 5). Every
+     * user of a record shares our PID namespace (files and regions used from another are refused), so a TID
+     * the kernel cannot find is an owner that has exited; its exit walk, which runs before its TID is released,
+     * did not release the word (more than 2048 entries, a damaged list, a copied word), and nothing else ever
+     * will. The rule, the same for both kinds: read the word; take it over only if its TID names no thread, and
+     * only from exactly the value read, with a compare-and-swap to {@code tid | OWNER_DIED} (keeping WAITERS).
+     * So a second contender that read the same dead TID finds the word changed and goes back to the kernel;
+     * and a live owner is never taken for dead: a TID that still names a thread, even another one that reused
+     * it, only delays the take-over until that thread is gone. (Taking over exactly the value read leaves one
+     * path to a wrong take-over: between our look-up and our swap, another contender takes over and releases,
+     * and a new thread given the same TID number acquires, so the word holds that exact value again. That
+     * needs the TID allocator to come back to the same number inside those few instructions.)
+     *
+     * @param record the record
+     * @param tid the caller's TID
+     * @param keep bits the new word must carry besides those kept from the old one (WAITERS for a NORMAL
+     *     waiter that slept)
+     * @return true when the caller now holds the word, flagged OWNER_DIED
      */
-    private boolean takeOverVanishedOwner(MutexRecord record, int tid) {
-        if (!record.pidNamespaceVerified) {
-            throw new IllegalStateException(record + ": the kernel finds no thread with the owner's TID "
-                    + FutexWord.owner(record.word()) + ". Either the owner exited without a robust-list entry for"
-                    + " it, or it lives in another PID namespace, where PI futexes do not work; this record's"
-                    + " memory does not say which. Use a MutexFile (which records its creator's namespace) or"
-                    + " MutexKind.NORMAL");
-        }
+    private boolean takeOverIfOwnerGone(MutexRecord record, int tid, int keep) {
         int word = record.memory.getIntVolatile(record.wordOffset);
-        if ((word & FutexWord.TID_MASK) == 0) {
+        int owner = word & FutexWord.TID_MASK;
+        if (owner == 0 || owner == tid || kernel.threadExists(owner)) {
             return false;
         }
-        if (record.memory.compareAndSetInt(record.wordOffset, word, tid | FutexWord.OWNER_DIED)) {
-            LOG.log(System.Logger.Level.WARNING, "{0}: owner tid {1} no longer exists and left no robust-list"
-                    + " entry; taken over as an owner death", record, word & FutexWord.TID_MASK);
-            return true;
+        int update = tid | FutexWord.OWNER_DIED | (word & FutexWord.WAITERS) | keep;
+        if (!record.memory.compareAndSetInt(record.wordOffset, word, update)) {
+            return false;
         }
-        return false;
+        LOG.log(System.Logger.Level.WARNING, "{0}: owner tid {1} no longer exists and the kernel did not release"
+                + " the mutex; taken over as an owner death", record, owner);
+        return true;
+    }
+
+    private static IllegalStateException namesCaller(MutexRecord record, int tid, int word) {
+        return new IllegalStateException(record + ": the word (" + FutexWord.describe(word) + ") names this thread,"
+                + " tid " + tid + ", which does not hold it. It was written by something other than this library,"
+                + " or left by an earlier thread with the same TID that ended holding the mutex without the kernel"
+                + " releasing it; waiting would never end. Another thread takes it over once this one is gone,"
+                + " or reinitialize the mutex when no process uses it");
+    }
+
+    private static IllegalStateException tooManyMutexes(MutexRecord record, RobustThread thread) {
+        return new IllegalStateException("cannot acquire " + record + ": thread tid " + thread.tid + " already holds "
+                + RobustListHeadDescriptor.ROBUST_LIST_LIMIT + " robust mutexes, the most the kernel releases when"
+                + " a thread dies (its exit walk stops after " + RobustListHeadDescriptor.ROBUST_LIST_LIMIT
+                + " entries, kernel-abi.md section 5); release one first");
     }
 
     /** Links a just-acquired record at the front of the thread's robust list. */
@@ -491,7 +588,10 @@ public final class RobustMutexProtocol {
      * @throws IllegalMonitorStateException when the calling thread does not hold it
      */
     public void unlock(MutexRecord record) {
-        RobustThread thread = threadFor(record);
+        RobustThread thread = registeredThreadFor(record);
+        if (thread == null) {
+            throw notHeld(record, null);
+        }
         if (thread.count() == 1 && thread.isOnlyHold(record.wordAddress)) {
             // The common case, kept small: the thread's only record, held once; the list is just the head.
             AtomicMemory memory = record.memory;
@@ -559,12 +659,41 @@ public final class RobustMutexProtocol {
                 if (!memory.compareAndSetInt(record.wordOffset, tid, FutexWord.FREE)) {
                     unlockPiInKernel(record);
                 }
-            } else if ((memory.getAndSetInt(record.wordOffset, FutexWord.FREE) & FutexWord.WAITERS) != 0) {
+            } else if ((releaseNormal(record, tid) & FutexWord.WAITERS) != 0) {
                 kernel.futexWake(record.wordAddress, 1);
             }
             thread.head.putLongRelease(thread.pendingOffset, 0);
         } else if (!vdso || kernel.vdsoTryUnlock(record.wordAddress, tid, thread.pendingAddress) != tid) {
+            if (!record.pi) {
+                // FUTEX_WAKE | FUTEX_ROBUST_UNLOCK stores 0 whoever owns the word (kernel-abi.md 4.1): make sure
+                // it is still ours. Only waiters setting WAITERS change a held word, so the check holds until
+                // the kernel's store.
+                checkStillOwned(record, tid, record.memory.getIntVolatile(record.wordOffset));
+            }
             robustUnlockSyscall(thread, record);
+        }
+    }
+
+    /**
+     * The classic NORMAL release: swaps the word to 0 only while it names us (waiters may be setting WAITERS),
+     * never over a word that was changed behind the library's back.
+     *
+     * @return the word released
+     */
+    private static int releaseNormal(MutexRecord record, int tid) {
+        while (true) {
+            int word = record.memory.getIntVolatile(record.wordOffset);
+            checkStillOwned(record, tid, word);
+            if (record.memory.compareAndSetInt(record.wordOffset, word, FutexWord.FREE)) {
+                return word;
+            }
+        }
+    }
+
+    private static void checkStillOwned(MutexRecord record, int tid, int word) {
+        if ((word & FutexWord.TID_MASK) != tid) {
+            throw new IllegalStateException(record + ": the word (" + FutexWord.describe(word) + ") no longer names"
+                    + " its holder, tid " + tid + "; it was changed behind the library's back and is left as it is");
         }
     }
 
@@ -578,8 +707,9 @@ public final class RobustMutexProtocol {
     }
 
     private static IllegalMonitorStateException notHeld(MutexRecord record, RobustThread thread) {
-        return new IllegalMonitorStateException(record + " is not held by the current thread (tid "
-                + thread.tid + "); word " + FutexWord.describe(record.word()));
+        return new IllegalMonitorStateException(record + " is not held by the current thread"
+                + (thread == null ? ", which has never taken a robust mutex" : " (tid " + thread.tid + ")")
+                + "; word " + FutexWord.describe(record.word()));
     }
 
     private void robustUnlockSyscall(RobustThread thread, MutexRecord record) {
@@ -616,7 +746,8 @@ public final class RobustMutexProtocol {
      * @return true when held (at least once)
      */
     public boolean isHeldByCurrentThread(MutexRecord record) {
-        return kernel.currentThread().indexOf(record.wordAddress) >= 0;
+        RobustThread thread = registeredThreadFor(record);
+        return thread != null && thread.indexOf(record.wordAddress) >= 0;
     }
 
     /**
@@ -626,8 +757,8 @@ public final class RobustMutexProtocol {
      * @return 0 when not held
      */
     public int holdCount(MutexRecord record) {
-        RobustThread thread = kernel.currentThread();
-        int index = thread.indexOf(record.wordAddress);
+        RobustThread thread = registeredThreadFor(record);
+        int index = thread == null ? -1 : thread.indexOf(record.wordAddress);
         return index < 0 ? 0 : thread.holds(index);
     }
 

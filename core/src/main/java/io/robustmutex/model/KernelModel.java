@@ -113,6 +113,7 @@ public final class KernelModel implements AutoCloseable {
     private final UnlockPath unlockPath;
     private final long interruptSliceNanos;
     private final boolean robustWakeStoresWaiters;
+    private final long recheckNanos;
     /** Who watches the run: a schedule explorer records steps and checks the kernel's writes. */
     Observer observer = Observer.NONE;
 
@@ -151,6 +152,7 @@ public final class KernelModel implements AutoCloseable {
         }
         this.interruptSliceNanos = builder.interruptSliceNanos;
         this.robustWakeStoresWaiters = builder.robustWakeStoresWaiters;
+        this.recheckNanos = builder.recheckNanos;
     }
 
     /**
@@ -172,8 +174,20 @@ public final class KernelModel implements AutoCloseable {
         private UnlockPath unlockPath;
         private long interruptSliceNanos = TimeUnit.MILLISECONDS.toNanos(20);
         private boolean robustWakeStoresWaiters;
+        private long recheckNanos = TimeUnit.MILLISECONDS.toNanos(100);
 
         private Builder() {
+        }
+
+        /**
+         * The longest a NORMAL waiter of the protocol sleeps before it looks at the word again, in model time.
+         *
+         * @param nanos the interval
+         * @return this builder
+         */
+        public Builder recheckNanos(long nanos) {
+            this.recheckNanos = nanos;
+            return this;
         }
 
         /**
@@ -316,6 +330,15 @@ public final class KernelModel implements AutoCloseable {
 
     long interruptSliceNanos() {
         return interruptSliceNanos;
+    }
+
+    /**
+     * The protocol's re-check interval for NORMAL waiters, in model time.
+     *
+     * @return nanoseconds
+     */
+    public long recheckNanos() {
+        return recheckNanos;
     }
 
     /**
@@ -490,7 +513,10 @@ public final class KernelModel implements AutoCloseable {
 
     /**
      * Runs runnable threads, in creation order, one at a time, until none is runnable; then takes the death
-     * of stopped threads, and advances the clock to the next timeout, until nothing can happen.
+     * of stopped threads, and advances the clock to the next timeout, until nothing can happen. A NORMAL
+     * waiter looks at its word again every re-check interval for as long as it waits; once every such waiter
+     * has looked again with nothing written anywhere, and nobody sleeps towards a real deadline, nothing more
+     * can happen, and the waiters are left asleep.
      */
     public void runUntilQuiet() {
         driver.lock();
@@ -526,6 +552,8 @@ public final class KernelModel implements AutoCloseable {
     private void runUntilQuietLocked() {
         lock.lock();
         try {
+            long writesAtLastQuiet = -1;
+            int idleLooks = 0;
             while (true) {
                 ModelThread next = firstIn(ModelThread.State.RUNNABLE);
                 if (next != null) {
@@ -545,6 +573,19 @@ public final class KernelModel implements AutoCloseable {
                     }
                     continue;
                 }
+                // Quiet, but for timeouts. Periodic looks at a word (NORMAL waiters re-checking an owner that
+                // holds on) would go on for ever: once every such sleeper has looked again with nothing
+                // written anywhere, and no sleeper waits for a real deadline, nothing more can happen.
+                if (writeSequence == writesAtLastQuiet) {
+                    idleLooks++;
+                } else {
+                    writesAtLastQuiet = writeSequence;
+                    idleLooks = 0;
+                }
+                int periodic = periodicSleepers();
+                if (periodic > 0 && periodic == timedSleepers() && idleLooks > periodic) {
+                    return;
+                }
                 if (!fireEarliestTimeout()) {
                     return;
                 }
@@ -552,6 +593,27 @@ public final class KernelModel implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    private int periodicSleepers() {
+        int count = 0;
+        for (ModelThread thread : threads) {
+            if (thread.state == ModelThread.State.BLOCKED && thread.waiting != null && thread.waiting.periodic) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private int timedSleepers() {
+        int count = 0;
+        for (ModelThread thread : threads) {
+            if (thread.state == ModelThread.State.BLOCKED && thread.waiting != null
+                    && thread.waiting.deadline != Long.MAX_VALUE) {
+                count++;
+            }
+        }
+        return count;
     }
 
     private ModelThread firstIn(ModelThread.State state) {
@@ -823,6 +885,8 @@ public final class KernelModel implements AutoCloseable {
         final boolean pi;
         final int bitset;
         final long deadline;
+        /** Whether the timeout only bounds one look at the word of a wait without a deadline. */
+        boolean periodic;
 
         Waiter(ModelThread thread, FutexKey key, boolean pi, int bitset, long deadline) {
             this.thread = thread;
@@ -933,6 +997,8 @@ public final class KernelModel implements AutoCloseable {
         }
         FutexKey key = new FutexKey(at.object(), at.offset());
         Waiter waiter = new Waiter(caller, key, false, bitset, deadline);
+        waiter.periodic = caller.nextWaitPeriodic && deadline != Long.MAX_VALUE;
+        caller.nextWaitPeriodic = false;
         queues.computeIfAbsent(key, k -> new ArrayDeque<>()).add(waiter);
         return block(caller, waiter);
     }

@@ -67,8 +67,12 @@ final class ModelKernel implements Kernel {
     }
 
     @Override
-    public int futexWait(long uaddr, int expected, long timeoutNanos) {
+    public int futexWait(long uaddr, int expected, long timeoutNanos, boolean periodic) {
         long deadline = timeoutNanos < 0 ? Long.MAX_VALUE : model.nanoTime() + timeoutNanos;
+        ModelThread thread = KernelModel.current();
+        if (thread != null) {
+            thread.nextWaitPeriodic = periodic && timeoutNanos >= 0;
+        }
         return model.futex(process, uaddr, FutexOp.FUTEX_WAIT, expected, deadline, 0, 0);
     }
 

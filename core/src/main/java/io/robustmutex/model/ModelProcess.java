@@ -39,7 +39,8 @@ public final class ModelProcess {
         this.pid = pid;
         this.pidNamespace = pidNamespace;
         this.heap = map(model.newSharedObject("heap-" + pid, HEAP_SIZE), HEAP_BASE);
-        this.protocol = new RobustMutexProtocol(new ModelKernel(model, this), model.interruptSliceNanos());
+        this.protocol = new RobustMutexProtocol(new ModelKernel(model, this), model.interruptSliceNanos(),
+                model.recheckNanos());
     }
 
     /**

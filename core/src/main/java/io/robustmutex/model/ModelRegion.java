@@ -59,7 +59,7 @@ public final class ModelRegion {
             }
             int kindWord = memory.getIntVolatile(at + MutexRecordDescriptor.KIND_OFFSET);
             if (kindWord == 0) {
-                MutexRecord.initialize(memory, at, kind);
+                MutexRecord.initialize(memory, at, kind, process.pidNamespace().id());
                 kindWord = MutexRecord.kindWord(kind);
             }
             MutexKind found = MutexRecord.decodeKind(kindWord);
@@ -68,8 +68,10 @@ public final class ModelRegion {
                         offset, kindWord, kind));
             }
             String name = String.format("mutex@0x%x", address + offset);
+            // As the library does for a region: a record is used from one PID namespace only.
+            MutexRecord.bindPidNamespace(memory, at, process.pidNamespace().id(), object.name() + "@" + offset);
             process.nameRecord(address + offset, name);
-            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, true), process.protocol(), open,
+            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind), process.protocol(), open,
                     name);
             mutexes.put(at, mutex);
             return mutex;

@@ -64,6 +64,9 @@ public final class ModelThread {
     /** User side: the protocol's per-thread state, created by the process's kernel binding. */
     RobustThread robust;
 
+    /** Whether the thread's next futex wait is a periodic look at the word (see Kernel.futexWait). */
+    boolean nextWaitPeriodic;
+
     /** When blocked: what it waits on. */
     KernelModel.Waiter waiting;
     int wakeResult;

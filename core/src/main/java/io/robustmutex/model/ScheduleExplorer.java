@@ -162,6 +162,8 @@ final class ScheduleExplorer {
             boolean truncated, List<String> findings) {
     }
 
+    /** A schedule in which the clock advances this often without an end is a livelock. */
+    private static final int MAX_TIMEOUTS = 1000;
     private static final int[] NO_FAULTS = new int[0];
     private static final int[] WAIT_FAULTS = {0, -Errno.EINTR};
     private static final int[] UNLOCK_PI_FAULTS = {-Errno.EAGAIN};
@@ -278,6 +280,8 @@ final class ScheduleExplorer {
         boolean healed;
         boolean recording;
         boolean nextIsFreeChoice;
+        int timeouts;
+        String extraViolation;
 
         Execution(World world) {
             this.world = world;
@@ -385,8 +389,12 @@ final class ScheduleExplorer {
             }
             continueByDefault(execution, current);
             execution.recording = false;
-            world.finish();
-            execution.violations = world.violations();
+            if (execution.extraViolation != null) {
+                execution.violations = List.of(execution.extraViolation);
+            } else {
+                world.finish();
+                execution.violations = world.violations();
+            }
             execution.healed = world.healedLostWakeUp();
         } catch (RuntimeException | Error failure) {
             execution.violations = List.of("the model failed: " + failure);
@@ -471,6 +479,11 @@ final class ScheduleExplorer {
                 continue;
             }
             execution.world.atQuiescence();
+            if (++execution.timeouts > MAX_TIMEOUTS) {
+                execution.extraViolation = "no progress: " + MAX_TIMEOUTS + " timeouts fired and every actor"
+                        + " went back to sleep";
+                return;
+            }
             if (!model.fireTimeout()) {
                 return;
             }

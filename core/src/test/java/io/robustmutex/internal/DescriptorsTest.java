@@ -21,7 +21,8 @@ class DescriptorsTest {
         assertEquals(40, MutexRecordDescriptor.KIND_OFFSET);
         assertEquals(44, MutexRecordDescriptor.OWNER_PID_OFFSET);
         assertEquals(48, MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET);
-        assertEquals(56, MutexRecordDescriptor.RESERVED_TAIL_OFFSET);
+        assertEquals(56, MutexRecordDescriptor.PID_NAMESPACE_OFFSET);
+        assertEquals(60, MutexRecordDescriptor.RESERVED_TAIL_OFFSET);
         assertEquals(64, MutexRecordDescriptor.SIZE);
         assertEquals(64, MutexRecordDescriptor.ALIGNMENT);
     }
