@@ -6,6 +6,7 @@ import io.robustmutex.MutexFile;
 import io.robustmutex.MutexKind;
 import io.robustmutex.RobustMutex;
 import io.robustmutex.SharedMemory;
+import io.robustmutex.internal.LinuxBackend;
 import io.robustmutex.internal.MappedMemory;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -94,8 +95,10 @@ public final class BenchmarkSuite {
                     MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))))));
         }
         Map<MutexKind, List<Double>> recovery = new LinkedHashMap<>();
+        Map<MutexKind, List<Double>> takeOver = new LinkedHashMap<>();
         for (MutexKind kind : MutexKind.values()) {
             recovery.put(kind, recoveryLatencies(kind, quick ? 20 : 50));
+            takeOver.put(kind, takeOverLatencies(kind, quick ? 5 : 20));
         }
 
         StringBuilder t = new StringBuilder();
@@ -145,7 +148,43 @@ public final class BenchmarkSuite {
             t.append(String.format("  RobustMutex %-6s median %.2f ms, p99 %.2f ms, max %.2f ms (%d runs)%n",
                     entry.getKey(), percentile(ms, 50), percentile(ms, 99), Collections.max(ms), ms.size()));
         }
+        t.append(String.format("Take-over of a vanished owner (the word names a TID no thread has; the kernel never"
+                + " releases it), acquire() to acquisition; NORMAL waits for its re-check (%d ms):%n",
+                TimeUnit.NANOSECONDS.toMillis(LinuxBackend.protocol().recheckNanos())));
+        for (Map.Entry<MutexKind, List<Double>> entry : takeOver.entrySet()) {
+            List<Double> ms = entry.getValue();
+            t.append(String.format("  RobustMutex %-6s median %.2f ms, max %.2f ms (%d runs)%n", entry.getKey(),
+                    percentile(ms, 50), Collections.max(ms), ms.size()));
+        }
         return t.toString();
+    }
+
+    /**
+     * The cost of the bounded re-check where it shows: an owner gone without the kernel releasing its word. PI
+     * learns it from the kernel at once (ESRCH); a NORMAL waiter finds it when it looks again.
+     */
+    private List<Double> takeOverLatencies(MutexKind kind, int runs) throws Exception {
+        log.println("measuring take-over of a vanished owner (" + kind + ", " + runs + " runs)...");
+        Path dir = Files.createTempDirectory(tempRoot(), "takeover");
+        List<Double> millis = new ArrayList<>();
+        try (SharedMemory region = SharedMemory.map(dir.resolve("region"), 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            for (int run = 0; run < runs; run++) {
+                // A TID above any pid_max, within the word's 30 TID bits: no thread has it.
+                region.buffer().putInt(0, 0x3ffffff0 - run);
+                long start = System.nanoTime();
+                try (Acquisition held = mutex.acquire()) {
+                    millis.add((System.nanoTime() - start) / 1e6);
+                    if (!held.ownerDied()) {
+                        throw new IllegalStateException("the vanished owner's death was not reported");
+                    }
+                    held.markConsistent();
+                }
+            }
+        } finally {
+            deleteTree(dir);
+        }
+        return millis;
     }
 
     private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {

@@ -41,6 +41,7 @@ public final class RobustMutexTool {
         COMMANDS.put("doctor", new DoctorCommand());
         COMMANDS.put("inspect", new InspectCommand());
         COMMANDS.put("model-check", new ModelCheckCommand());
+        COMMANDS.put("torture", new TortureCommand());
         COMMANDS.put("example-file-lock", new FileLockExample());
         COMMANDS.put("example-embedded", new EmbeddedMutexExample());
     }

@@ -46,6 +46,22 @@ class ExamplesTest {
         assertTrue(demo.out().contains("mutex state CONSISTENT, owner deaths detected 1"), demo.out());
     }
 
+    /**
+     * torture, briefly: worker JVMs killed while holding and waiting, every half-done update rolled back, no
+     * violation; and a bad option is refused.
+     */
+    @Test
+    void tortureFindsNoViolation() {
+        Run storm = run("torture", "--kills", "6", "--processes", "3", "--dir", dir.toString(), "--seed", "7");
+        assertEquals(0, storm.exit(), storm.out() + storm.err());
+        assertTrue(storm.out().contains("OK: no update lost or doubled"), storm.out());
+        assertTrue(storm.out().lines().anyMatch(l -> l.startsWith("PI ") && l.endsWith(" ok")), storm.out());
+        assertTrue(storm.out().lines().anyMatch(l -> l.startsWith("NORMAL ") && l.endsWith(" ok")), storm.out());
+        Run bad = run("torture", "--kills", "0");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("--kills 0"), bad.err());
+    }
+
     /** Before: a second thread of one JVM cannot wait for a FileChannel lock. After: no lost update. */
     @Test
     void fileLockExample() {
