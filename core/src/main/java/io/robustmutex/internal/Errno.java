@@ -13,22 +13,52 @@ public final class Errno {
 
     /** Operation not permitted. */
     public static final int EPERM = 1;
+    /** No such file or directory. */
+    public static final int ENOENT = 2;
     /** No such process. */
     public static final int ESRCH = 3;
     /** Interrupted system call. */
     public static final int EINTR = 4;
+    /** No such device or address (opening a FIFO without a reader, non-blocking). */
+    public static final int ENXIO = 6;
+    /** Bad file descriptor. */
+    public static final int EBADF = 9;
     /** Try again. */
     public static final int EAGAIN = 11;
     /** Out of memory. */
     public static final int ENOMEM = 12;
+    /** Permission denied. */
+    public static final int EACCES = 13;
     /** Bad address. */
     public static final int EFAULT = 14;
+    /** File exists. */
+    public static final int EEXIST = 17;
+    /** Not a directory. */
+    public static final int ENOTDIR = 20;
+    /** Is a directory. */
+    public static final int EISDIR = 21;
     /** Invalid argument. */
     public static final int EINVAL = 22;
+    /** File table overflow. */
+    public static final int ENFILE = 23;
+    /** Too many open files. */
+    public static final int EMFILE = 24;
+    /** No space left on device. */
+    public static final int ENOSPC = 28;
+    /** Read-only file system. */
+    public static final int EROFS = 30;
     /** Resource deadlock would occur. */
     public static final int EDEADLK = 35;
+    /** File name too long. */
+    public static final int ENAMETOOLONG = 36;
     /** Function not implemented. */
     public static final int ENOSYS = 38;
+    /** Too many symbolic links (a symbolic link met with O_NOFOLLOW). */
+    public static final int ELOOP = 40;
+    /** Operation not supported. */
+    public static final int EOPNOTSUPP = 95;
+    /** Quota exceeded. */
+    public static final int EDQUOT = 122;
     /** Connection timed out (a futex wait reached its timeout). */
     public static final int ETIMEDOUT = 110;
     /** Owner died. */
@@ -48,14 +78,29 @@ public final class Errno {
     public static String name(int errno) {
         return switch (errno) {
             case EPERM -> "EPERM";
+            case ENOENT -> "ENOENT";
             case ESRCH -> "ESRCH";
             case EINTR -> "EINTR";
+            case ENXIO -> "ENXIO";
+            case EBADF -> "EBADF";
             case EAGAIN -> "EAGAIN";
             case ENOMEM -> "ENOMEM";
+            case EACCES -> "EACCES";
             case EFAULT -> "EFAULT";
+            case EEXIST -> "EEXIST";
+            case ENOTDIR -> "ENOTDIR";
+            case EISDIR -> "EISDIR";
             case EINVAL -> "EINVAL";
+            case ENFILE -> "ENFILE";
+            case EMFILE -> "EMFILE";
+            case ENOSPC -> "ENOSPC";
+            case EROFS -> "EROFS";
             case EDEADLK -> "EDEADLK";
+            case ENAMETOOLONG -> "ENAMETOOLONG";
             case ENOSYS -> "ENOSYS";
+            case ELOOP -> "ELOOP";
+            case EOPNOTSUPP -> "EOPNOTSUPP";
+            case EDQUOT -> "EDQUOT";
             case ETIMEDOUT -> "ETIMEDOUT";
             case EOWNERDEAD -> "EOWNERDEAD";
             case ENOTRECOVERABLE -> "ENOTRECOVERABLE";

@@ -1,8 +1,11 @@
 package io.robustmutex.internal;
 
 import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.SyscallNumbers;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
@@ -23,15 +26,44 @@ public final class LinuxSyscalls {
     private static final int SCRATCH_OUT1 = 24;
     private static final int SCRATCH_SIZE = 64;
 
+    /** {@code AT_FDCWD}: paths relative to the working directory. */
+    private static final long AT_FDCWD = -100;
+    /** {@code AT_EMPTY_PATH}: statx of the descriptor itself. */
+    private static final int AT_EMPTY_PATH = 0x1000;
+    /** {@code STATX_BASIC_STATS}. */
+    private static final int STATX_BASIC_STATS = 0x7ff;
+    /** {@code PROT_READ | PROT_WRITE}. */
+    private static final int PROT_READ_WRITE = 3;
+    /** {@code MAP_SHARED}. */
+    private static final int MAP_SHARED = 1;
+
     private final LibC libc;
     private final Runtime runtime;
     private final SyscallNumbers numbers;
+    private final FileSyscalls files;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    private LinuxSyscalls(LibC libc, SyscallNumbers numbers) {
+    private LinuxSyscalls(LibC libc, SyscallNumbers numbers, FileSyscalls files) {
         this.libc = libc;
         this.runtime = Runtime.getRuntime(libc);
         this.numbers = numbers;
+        this.files = files;
+    }
+
+    /**
+     * The binding for this machine's architecture, without the platform's checks that the futex calls work:
+     * for reading files ({@code inspect}) where robust mutexes themselves may be unavailable.
+     *
+     * @return the binding
+     * @throws UnsupportedOperationException when there is no binding for this machine
+     */
+    public static LinuxSyscalls current() {
+        return CurrentHolder.SYSCALLS;
+    }
+
+    /** Loads the binding on first use. */
+    private static final class CurrentHolder {
+        static final LinuxSyscalls SYSCALLS = load(Architectures.current());
     }
 
     /**
@@ -43,7 +75,7 @@ public final class LinuxSyscalls {
      */
     public static LinuxSyscalls load(Architecture architecture) {
         LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
-        return new LinuxSyscalls(libc, architecture.syscallNumbers());
+        return new LinuxSyscalls(libc, architecture.syscallNumbers(), architecture.fileSyscalls());
     }
 
     /**
@@ -131,6 +163,239 @@ public final class LinuxSyscalls {
         s.buffer.putLong(SCRATCH_TIMESPEC, seconds);
         s.buffer.putLong(SCRATCH_TIMESPEC + 8, nanos);
         return call(numbers.futex(), uaddr, op, val, s.address + SCRATCH_TIMESPEC, uaddr2, val3);
+    }
+
+    // ------------------------------------------------------------------ the file layer
+
+    /**
+     * The file-layer numbers and flags.
+     *
+     * @return the architecture's file syscalls
+     */
+    public FileSyscalls files() {
+        return files;
+    }
+
+    /**
+     * {@code openat(AT_FDCWD, path, flags, mode)}.
+     *
+     * @param path the path
+     * @param flags {@code O_*} flags
+     * @param mode the mode of a file created
+     * @return the descriptor, or {@code -errno}
+     */
+    public long openat(Path path, int flags, int mode) {
+        ByteBuffer name = cString(path);
+        long result = call(files.openat(), AT_FDCWD, NativeMemory.address(name), flags, mode, 0, 0);
+        Reference.reachabilityFence(name);
+        return result;
+    }
+
+    /**
+     * {@code close(fd)}.
+     *
+     * @param fd the descriptor
+     * @return 0 or {@code -errno}
+     */
+    public long close(int fd) {
+        return call(files.close(), fd, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS)}: the status of the open descriptor itself.
+     *
+     * @param fd the descriptor
+     * @param out a direct buffer of at least {@link FileStatus#STATX_SIZE} bytes
+     * @return 0 or {@code -errno}
+     */
+    public long statx(int fd, ByteBuffer out) {
+        ByteBuffer empty = cString("");
+        long result = call(files.statx(), fd, NativeMemory.address(empty), AT_EMPTY_PATH, STATX_BASIC_STATS,
+                NativeMemory.address(out), 0);
+        Reference.reachabilityFence(empty);
+        Reference.reachabilityFence(out);
+        return result;
+    }
+
+    /**
+     * {@code fchmod(fd, mode)}.
+     *
+     * @param fd the descriptor
+     * @param mode the permission bits
+     * @return 0 or {@code -errno}
+     */
+    public long fchmod(int fd, int mode) {
+        return call(files.fchmod(), fd, mode, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code fallocate(fd, 0, offset, length)}: allocates the blocks now, so that a full file system is
+     * reported here and not as a SIGBUS at the first touch of a page.
+     *
+     * @param fd the descriptor
+     * @param offset where
+     * @param length how many bytes
+     * @return 0 or {@code -errno} ({@code -EOPNOTSUPP} where the file system cannot)
+     */
+    public long fallocate(int fd, long offset, long length) {
+        return call(files.fallocate(), fd, 0, offset, length, 0, 0);
+    }
+
+    /**
+     * {@code pread64(fd, buffer, remaining, offset)}.
+     *
+     * @param fd the descriptor
+     * @param buffer a direct buffer; bytes from its position to its limit are filled
+     * @param offset the file offset
+     * @return bytes read, or {@code -errno}
+     */
+    public long pread(int fd, ByteBuffer buffer, long offset) {
+        long result = call(files.pread64(), fd, NativeMemory.address(buffer) + buffer.position(), buffer.remaining(),
+                offset, 0, 0);
+        Reference.reachabilityFence(buffer);
+        return result;
+    }
+
+    /**
+     * {@code pwrite64(fd, buffer, remaining, offset)}.
+     *
+     * @param fd the descriptor
+     * @param buffer a direct buffer; bytes from its position to its limit are written
+     * @param offset the file offset
+     * @return bytes written, or {@code -errno}
+     */
+    public long pwrite(int fd, ByteBuffer buffer, long offset) {
+        long result = call(files.pwrite64(), fd, NativeMemory.address(buffer) + buffer.position(),
+                buffer.remaining(), offset, 0, 0);
+        Reference.reachabilityFence(buffer);
+        return result;
+    }
+
+    /**
+     * {@code fsync(fd)}.
+     *
+     * @param fd the descriptor
+     * @return 0 or {@code -errno}
+     */
+    public long fsync(int fd) {
+        return call(files.fsync(), fd, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)}.
+     *
+     * @param fd the descriptor
+     * @param length the number of bytes from offset 0
+     * @return the address, or {@code -errno}
+     */
+    public long mmap(int fd, long length) {
+        return call(files.mmap(), 0, length, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+    }
+
+    /**
+     * {@code munmap(address, length)}.
+     *
+     * @param address the mapping's address
+     * @param length its length
+     * @return 0 or {@code -errno}
+     */
+    public long munmap(long address, long length) {
+        return call(files.munmap(), address, length, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code linkat(AT_FDCWD, from, AT_FDCWD, to, 0)}: a new name for a file, failing with {@code EEXIST}
+     * rather than replacing anything (a symbolic link at {@code to} counts as existing).
+     *
+     * @param from an existing name (not followed if it is a link)
+     * @param to the new name
+     * @return 0 or {@code -errno}
+     */
+    public long linkat(Path from, Path to) {
+        ByteBuffer a = cString(from);
+        ByteBuffer b = cString(to);
+        long result = call(files.linkat(), AT_FDCWD, NativeMemory.address(a), AT_FDCWD, NativeMemory.address(b), 0,
+                0);
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        return result;
+    }
+
+    /**
+     * {@code unlinkat(AT_FDCWD, path, 0)}.
+     *
+     * @param path the name to remove
+     * @return 0 or {@code -errno}
+     */
+    public long unlinkat(Path path) {
+        ByteBuffer name = cString(path);
+        long result = call(files.unlinkat(), AT_FDCWD, NativeMemory.address(name), 0, 0, 0, 0);
+        Reference.reachabilityFence(name);
+        return result;
+    }
+
+    /**
+     * {@code flock(fd, operation)}: a lock owned by the open file description, so unlike
+     * {@code FileChannel.lock}'s it is not dropped when some other descriptor of the file is closed.
+     *
+     * @param fd the descriptor
+     * @param operation {@code LOCK_EX} (2), {@code LOCK_UN} (8), possibly with {@code LOCK_NB} (4)
+     * @return 0 or {@code -errno}
+     */
+    public long flock(int fd, int operation) {
+        return call(files.flock(), fd, operation, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code membarrier(cmd, flags, 0)}.
+     *
+     * @param cmd the command
+     * @param flags its flags
+     * @return the command's result, or {@code -errno}
+     */
+    public long membarrier(int cmd, int flags) {
+        return call(files.membarrier(), cmd, flags, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code geteuid()}.
+     *
+     * @return the effective user id
+     */
+    public int geteuid() {
+        return (int) call(files.geteuid(), 0, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * The effective group id and the supplementary groups of the process.
+     *
+     * @return the group ids
+     */
+    public int[] groups() {
+        int egid = (int) call(files.getegid(), 0, 0, 0, 0, 0, 0);
+        ByteBuffer list = NativeMemory.allocateAligned(4 * 65536, 8);
+        long count = call(files.getgroups(), 65536, NativeMemory.address(list), 0, 0, 0, 0);
+        Reference.reachabilityFence(list);
+        int n = count < 0 ? 0 : (int) count;
+        int[] groups = new int[n + 1];
+        groups[0] = egid;
+        for (int i = 0; i < n; i++) {
+            groups[i + 1] = list.getInt(4 * i);
+        }
+        return groups;
+    }
+
+    /** A NUL-terminated copy of a path in native memory. */
+    private static ByteBuffer cString(Path path) {
+        return cString(path.toString());
+    }
+
+    private static ByteBuffer cString(String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer buffer = NativeMemory.allocateAligned(bytes.length + 1, 8);
+        buffer.put(0, bytes);
+        buffer.put(bytes.length, (byte) 0);
+        return buffer;
     }
 
     /** Per-thread native memory for out-parameters and timespecs. */

@@ -34,6 +34,13 @@ public interface Architecture {
     SyscallNumbers syscallNumbers();
 
     /**
+     * The syscall numbers and open flags of the file layer on this architecture.
+     *
+     * @return the numbers and flags
+     */
+    FileSyscalls fileSyscalls();
+
+    /**
      * The vDSO robust try-unlock symbols, when the upstream kernel exports them on this architecture.
      *
      * @return the symbols, or empty when no kernel release exports them on this architecture

@@ -41,6 +41,11 @@ class ArchitecturesTest {
         }
 
         @Override
+        public io.robustmutex.spi.FileSyscalls fileSyscalls() {
+            return new io.robustmutex.spi.FileSyscalls(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, "test");
+        }
+
+        @Override
         public Optional<VdsoRobustUnlockSymbols> vdsoRobustUnlockSymbols() {
             return Optional.empty();
         }

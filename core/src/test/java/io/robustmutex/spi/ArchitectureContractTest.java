@@ -41,6 +41,75 @@ public abstract class ArchitectureContractTest {
     /** Installed uapi headers that define this architecture's {@code __NR_*} numbers, in order of preference. */
     protected abstract List<Path> syscallHeaders();
 
+    /** The pinned file-layer syscall numbers and flags. */
+    protected abstract FileSyscalls expectedFileSyscalls();
+
+    /**
+     * Installed uapi headers that define this architecture's {@code O_DIRECTORY} and {@code O_NOFOLLOW}, most
+     * specific first (an architecture header overrides the generic one).
+     */
+    protected abstract List<Path> fcntlHeaders();
+
+    /** The file-layer numbers and flags are the pinned ones. */
+    @Test
+    void fileSyscallsArePinned() {
+        FileSyscalls expected = expectedFileSyscalls();
+        FileSyscalls actual = architecture().fileSyscalls();
+        assertEquals(List.of(expected.openat(), expected.close(), expected.statx(), expected.fchmod(),
+                expected.fallocate(), expected.pread64(), expected.pwrite64(), expected.fsync(), expected.mmap(),
+                expected.munmap(), expected.linkat(), expected.unlinkat(), expected.flock(), expected.membarrier(),
+                expected.geteuid(), expected.getegid(), expected.getgroups()),
+                List.of(actual.openat(), actual.close(), actual.statx(), actual.fchmod(), actual.fallocate(),
+                        actual.pread64(), actual.pwrite64(), actual.fsync(), actual.mmap(), actual.munmap(),
+                        actual.linkat(), actual.unlinkat(), actual.flock(), actual.membarrier(), actual.geteuid(),
+                        actual.getegid(), actual.getgroups()));
+        assertEquals(expected.oDirectory(), actual.oDirectory(), "O_DIRECTORY");
+        assertEquals(expected.oNofollow(), actual.oNofollow(), "O_NOFOLLOW");
+    }
+
+    /** The file-layer numbers and flags agree with the installed kernel headers of this architecture. */
+    @Test
+    void fileSyscallsMatchKernelHeaders() throws IOException {
+        List<Path> present = syscallHeaders().stream().filter(Files::isReadable).collect(Collectors.toList());
+        assumeTrue(!present.isEmpty(), "needs the " + expectedName() + " kernel uapi headers at one of "
+                + syscallHeaders() + " (Debian: linux-libc-dev, or linux-libc-dev-arm64-cross for aarch64)");
+        FileSyscalls actual = architecture().fileSyscalls();
+        Map<String, Long> defined = syscallDefines(present.get(0));
+        Map<String, Long> expected = new java.util.LinkedHashMap<>();
+        expected.put("openat", actual.openat());
+        expected.put("close", actual.close());
+        expected.put("statx", actual.statx());
+        expected.put("fchmod", actual.fchmod());
+        expected.put("fallocate", actual.fallocate());
+        expected.put("pread64", actual.pread64());
+        expected.put("pwrite64", actual.pwrite64());
+        expected.put("fsync", actual.fsync());
+        expected.put("mmap", actual.mmap());
+        expected.put("munmap", actual.munmap());
+        expected.put("linkat", actual.linkat());
+        expected.put("unlinkat", actual.unlinkat());
+        expected.put("flock", actual.flock());
+        expected.put("membarrier", actual.membarrier());
+        expected.put("geteuid", actual.geteuid());
+        expected.put("getegid", actual.getegid());
+        expected.put("getgroups", actual.getgroups());
+        expected.forEach((name, number) -> assertEquals(defined.get(name), number, present.get(0) + ": __NR_" + name));
+        List<Path> fcntl = fcntlHeaders().stream().filter(Files::isReadable).collect(Collectors.toList());
+        assumeTrue(!fcntl.isEmpty(), "needs the fcntl uapi headers at one of " + fcntlHeaders());
+        Map<String, Long> flags = new HashMap<>();
+        Pattern define = Pattern.compile("^#define\\s+(O_DIRECTORY|O_NOFOLLOW)\\s+(0[0-7]*)\\b.*$");
+        for (Path header : fcntl) {
+            for (String line : Files.readAllLines(header)) {
+                Matcher m = define.matcher(line);
+                if (m.matches()) {
+                    flags.putIfAbsent(m.group(1), Long.parseLong(m.group(2), 8));
+                }
+            }
+        }
+        assertEquals(flags.get("O_DIRECTORY"), (long) actual.oDirectory(), "O_DIRECTORY");
+        assertEquals(flags.get("O_NOFOLLOW"), (long) actual.oNofollow(), "O_NOFOLLOW");
+    }
+
     /** The provider is registered for ServiceLoader, once. */
     @Test
     void isRegisteredForServiceLoader() {
@@ -109,7 +178,7 @@ public abstract class ArchitectureContractTest {
 
     /** {@code #define __NR_name number} lines of a header. */
     protected static Map<String, Long> syscallDefines(Path header) throws IOException {
-        Pattern define = Pattern.compile("^#define\\s+__NR_(\\w+)\\s+(\\d+)\\s*$");
+        Pattern define = Pattern.compile("^#define\\s+__NR(?:3264)?_(\\w+)\\s+(\\d+)\\s*$");
         Map<String, Long> numbers = new HashMap<>();
         for (String line : Files.readAllLines(header)) {
             Matcher m = define.matcher(line);

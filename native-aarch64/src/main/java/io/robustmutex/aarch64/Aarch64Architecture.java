@@ -1,6 +1,7 @@
 package io.robustmutex.aarch64;
 
 import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.FixupRule;
 import io.robustmutex.spi.Instruction;
 import io.robustmutex.spi.PendingSlotWidth;
@@ -30,6 +31,14 @@ public final class Aarch64Architecture implements Architecture {
     private static final SyscallNumbers SYSCALLS = new SyscallNumbers(98, 99, 100, 178,
             "include/uapi/asm-generic/unistd.h (used by arch/arm64/include/uapi/asm/unistd.h)");
 
+    /**
+     * File-layer syscall numbers from the same table; O_DIRECTORY and O_NOFOLLOW from
+     * arch/arm64/include/uapi/asm/fcntl.h, which overrides the generic values.
+     */
+    private static final FileSyscalls FILE_SYSCALLS = new FileSyscalls(56, 57, 291, 52, 47, 67, 68, 82, 222, 215,
+            37, 35, 32, 283, 175, 177, 158, 040000, 0100000,
+            "include/uapi/asm-generic/unistd.h; arch/arm64/include/uapi/asm/fcntl.h");
+
     /** Creates the provider (used by {@link java.util.ServiceLoader}). */
     public Aarch64Architecture() {
     }
@@ -47,6 +56,11 @@ public final class Aarch64Architecture implements Architecture {
     @Override
     public SyscallNumbers syscallNumbers() {
         return SYSCALLS;
+    }
+
+    @Override
+    public FileSyscalls fileSyscalls() {
+        return FILE_SYSCALLS;
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.ArchitectureContractTest;
 import io.robustmutex.spi.FixupRule;
 import io.robustmutex.spi.PendingSlotWidth;
@@ -30,6 +31,18 @@ class Aarch64ArchitectureTest extends ArchitectureContractTest {
     @Override
     protected SyscallNumbers expectedSyscallNumbers() {
         return new SyscallNumbers(98, 99, 100, 178, "kernel-abi.md");
+    }
+
+    @Override
+    protected FileSyscalls expectedFileSyscalls() {
+        return new FileSyscalls(56, 57, 291, 52, 47, 67, 68, 82, 222, 215, 37, 35, 32, 283, 175, 177, 158,
+                040000, 0100000, "kernel headers");
+    }
+
+    @Override
+    protected List<Path> fcntlHeaders() {
+        return List.of(Path.of("/usr/aarch64-linux-gnu/include/asm/fcntl.h"),
+                Path.of("/usr/aarch64-linux-gnu/include/asm-generic/fcntl.h"));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.robustmutex.x86_64;
 
 import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.FixupRule;
 import io.robustmutex.spi.Instruction;
 import io.robustmutex.spi.PendingSlotWidth;
@@ -24,6 +25,14 @@ public final class X86_64Architecture implements Architecture {
     private static final SyscallNumbers SYSCALLS = new SyscallNumbers(202, 273, 274, 186,
             "arch/x86/entry/syscalls/syscall_64.tbl (asm/unistd_64.h)");
 
+    /**
+     * File-layer syscall numbers from the same table; O_DIRECTORY and O_NOFOLLOW from
+     * include/uapi/asm-generic/fcntl.h, which x86 uses unchanged.
+     */
+    private static final FileSyscalls FILE_SYSCALLS = new FileSyscalls(257, 3, 332, 91, 285, 17, 18, 74, 9, 11,
+            265, 263, 73, 324, 107, 108, 115, 0200000, 0400000,
+            "arch/x86/entry/syscalls/syscall_64.tbl (asm/unistd_64.h); include/uapi/asm-generic/fcntl.h");
+
     private static final VdsoRobustUnlockSymbols SYMBOLS = new VdsoRobustUnlockSymbols(
             "__vdso_futex_robust_list64_try_unlock", "__vdso_futex_robust_list32_try_unlock", "LINUX_2.6");
 
@@ -44,6 +53,11 @@ public final class X86_64Architecture implements Architecture {
     @Override
     public SyscallNumbers syscallNumbers() {
         return SYSCALLS;
+    }
+
+    @Override
+    public FileSyscalls fileSyscalls() {
+        return FILE_SYSCALLS;
     }
 
     @Override

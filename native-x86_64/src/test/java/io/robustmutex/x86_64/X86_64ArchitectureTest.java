@@ -3,6 +3,7 @@ package io.robustmutex.x86_64;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.robustmutex.spi.Architecture;
+import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.ArchitectureContractTest;
 import io.robustmutex.spi.FixupRule;
 import io.robustmutex.spi.PendingSlotWidth;
@@ -29,6 +30,17 @@ class X86_64ArchitectureTest extends ArchitectureContractTest {
     @Override
     protected SyscallNumbers expectedSyscallNumbers() {
         return new SyscallNumbers(202, 273, 274, 186, "kernel-abi.md");
+    }
+
+    @Override
+    protected FileSyscalls expectedFileSyscalls() {
+        return new FileSyscalls(257, 3, 332, 91, 285, 17, 18, 74, 9, 11, 265, 263, 73, 324, 107, 108, 115,
+                0200000, 0400000, "kernel headers");
+    }
+
+    @Override
+    protected List<Path> fcntlHeaders() {
+        return List.of(Path.of("/usr/include/asm-generic/fcntl.h"));
     }
 
     @Override
