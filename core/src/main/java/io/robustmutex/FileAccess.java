@@ -5,10 +5,12 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * Who may open a file the library creates. Every process that can write a mutex file is trusted: it writes
- * list pointers the kernel follows when our threads exit (design.md section 7), so files are never created
- * world-writable. Permissions apply only when the library creates the file, and the process umask may
- * narrow them further.
+ * Who may use a file the library maps. Every process that can write a mutex file is trusted: it writes list
+ * pointers the kernel follows when our threads exit (design.md section 7). A new file gets exactly this mode,
+ * whatever the umask; an existing file is refused ({@link UntrustedFileException}) unless it is exactly as
+ * private: for {@link #OWNER}, owned by this process's effective user with no permission for group or others;
+ * for {@link #GROUP}, belonging to one of this process's groups (whoever owns it) with no permission for
+ * others. Never world-readable or world-writable.
  */
 public enum FileAccess {
 

@@ -3,6 +3,7 @@ package io.robustmutex;
 import io.robustmutex.internal.Architectures;
 import io.robustmutex.internal.LinuxPlatform;
 import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.MappedRegion;
 import java.util.Optional;
 
 /**
@@ -88,5 +89,19 @@ public final class KernelSupport {
      */
     public static String memoryAccess() {
         return MappedMemory.ACCESS;
+    }
+
+    /**
+     * How the library releases the mapping of a file whose last handle was closed: {@code "on close"} (as soon
+     * as no thread holds or names one of its mutexes; the kernel's {@code membarrier} makes that safe) or
+     * {@code "at exit"} (the kernel offers no {@code membarrier}: closed files stay mapped until the JVM exits).
+     *
+     * @return {@code "on close (membarrier ...)"} or {@code "at exit (no membarrier)"}
+     * @throws UnsupportedOperationException when robust mutexes cannot work in this JVM
+     */
+    public static String mappingRelease() {
+        LinuxPlatform.get();
+        String mode = MappedRegion.releaseMode();
+        return mode.equals("none") ? "at exit (no membarrier)" : "on close (" + mode + ")";
     }
 }

@@ -1,29 +1,41 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.FutexWord;
 import io.robustmutex.internal.HostIdentity;
+import io.robustmutex.internal.Kernel;
 import io.robustmutex.internal.LinuxBackend;
-import io.robustmutex.internal.MappedFiles;
+import io.robustmutex.internal.LinuxFile;
+import io.robustmutex.internal.LinuxPlatform;
+import io.robustmutex.internal.LinuxSyscalls;
 import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.MappedRegion;
 import io.robustmutex.internal.MutexFileHeader;
 import io.robustmutex.internal.MutexFileHeaderDescriptor;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.internal.NativeMemory;
 import io.robustmutex.internal.OpenFlag;
 import io.robustmutex.internal.RobustMutexProtocol;
+import io.robustmutex.internal.TrustedFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -40,47 +52,69 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * }
  * }</pre>
  *
- * <p>Opening creates the file (mode 0600 unless {@link FileAccess#GROUP} is asked for) or validates an
- * existing one. Creation happens under a short {@link FileChannel#lock} on the header, and the header's
- * magic is written last, so processes creating the same file at once end with one valid file and a file
- * whose creator died part way is recognized and never trusted. A file that is not a complete mutex file of
- * format version 1 is refused with a {@link MutexFileFormatException} naming what was found, and is not
- * modified. A file created in another PID namespace is refused, whatever its kind: the kernel releases a dead
- * thread's locks by comparing TIDs numbered per namespace, so sharing across namespaces can give a lock two
- * owners (kernel-abi.md section 5); processes that share a file must share a PID namespace. A file last
- * initialized in an earlier boot carries meaningless TIDs: its held lock words are reset on open and reported
- * to their next acquirer as owner deaths.
+ * <h2>Creation</h2>
+ * Opening creates the file when it does not exist, completely, under a temporary name in the same directory
+ * that it then gives the file's name with {@code link(2)}, which never replaces anything: the file appears
+ * under its name only whole, a creator that fails or is killed part way leaves nothing that blocks the next
+ * open, and processes creating the same file at once end with one file. {@link #openExisting} meanwhile
+ * waits (up to ten seconds) while another live process is creating the file, instead of failing. The mode is
+ * {@code rw-------}, or {@code rw-rw----} with {@link FileAccess#GROUP}, set through the descriptor whatever
+ * the umask.
  *
- * <p>{@link #close()} marks this handle closed; later operations through it throw
- * {@link IllegalStateException}. The memory is unmapped only when nothing references it any more, so no
- * thread of the JVM can ever have the kernel write into memory that was unmapped under it.
+ * <h2>Trust</h2>
+ * The library never follows a symbolic link to a mutex file, and checks the open descriptor: a regular file,
+ * owned by this process's effective user ({@link FileAccess#OWNER}) or belonging to one of its groups
+ * ({@link FileAccess#GROUP}), with no permission broader than the access asked for. Anything else is refused
+ * with an {@link UntrustedFileException} naming the file, its owner and its mode, before a byte is written.
+ * Every process that can write the file remains trusted: it writes list pointers the kernel follows when
+ * threads of every process using it exit, and since a thread has one robust list, a hostile writer of one
+ * file can keep the kernel from releasing that thread's mutexes in other files too (the next contender for
+ * such a mutex then finds its owner gone and takes it over, reporting the death). Keep shared files in a
+ * directory with the sticky bit, such as {@code /dev/shm}, and sensitive ones in a directory only their users
+ * can write.
  *
- * <p>Every process that can write the file is trusted: it writes list pointers the kernel follows when our
- * threads exit, as with glibc's process-shared robust mutexes. In particular, a file must not be truncated
- * while mapped: the next access to a vanished page raises SIGBUS, which HotSpot turns into an
- * {@link InternalError} in compiled code but not in an interpreted atomic operation, where it ends the JVM.
+ * <h2>Validation</h2>
+ * A file that is not a complete mutex file of format version 1 is refused with a
+ * {@link MutexFileFormatException} naming what was found, and is not modified. A file created in another PID
+ * namespace is refused, whatever its kind: the kernel releases a dead thread's locks by comparing TIDs
+ * numbered per namespace, so sharing across namespaces can give a lock two owners (kernel-abi.md section 5);
+ * processes that share a file must share a PID namespace. A file last initialized in an earlier boot carries
+ * meaningless TIDs: on open its held lock words are reset and reported to their next acquirer as owner deaths,
+ * except a word whose TID names a live thread (the boot id may have been rewritten while its owner holds);
+ * such a word is taken over once that thread is gone.
+ *
+ * <h2>Closing and deleting</h2>
+ * {@link #close()} marks this handle closed; later operations through it throw {@link IllegalStateException}.
+ * When the last handle of the file in this JVM is closed, the file is unmapped as soon as no thread of the
+ * JVM holds one of its mutexes or has one in its robust-list pending slot, usually at once. Deleting the file
+ * while processes use it splits them: a process that opens the path afterwards creates a new file there and
+ * takes its mutexes at once, while a holder of the old one still holds it. Delete a mutex file only when no
+ * process uses it; {@link #isUnlinked()} tells a user of the file that it happened, and
+ * {@code robust-mutex.jar inspect} lists the processes that still map a deleted file of that name. A file must
+ * not be truncated while mapped either: the next access to a vanished page raises SIGBUS.
  */
 public final class MutexFile implements AutoCloseable {
 
+    /** How long {@link #openExisting} waits for another process that is creating the file. */
+    private static final long CREATION_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final String CREATING = ".creating.";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path path;
-    private final MappedMemory memory;
+    private final MappedRegion region;
     private final MutexFileHeader header;
     private final RobustMutexProtocol protocol;
     private final OpenFlag open;
-    private final long pidNamespace;
     private final int wordsReset;
     private final AtomicReferenceArray<RobustMutex> mutexes;
 
-    private MutexFile(Path path, MappedMemory memory, MutexFileHeader header, RobustMutexProtocol protocol,
-            long pidNamespace, int wordsReset) {
+    private MutexFile(Path path, MappedRegion region, MutexFileHeader header, RobustMutexProtocol protocol,
+            int wordsReset) {
         this.path = path;
-        this.memory = memory;
+        this.region = region;
         this.header = header;
         this.protocol = protocol;
         this.open = new OpenFlag(path.toString());
-        this.pidNamespace = pidNamespace;
         this.wordsReset = wordsReset;
         this.mutexes = new AtomicReferenceArray<>(header.recordCount());
     }
@@ -91,7 +125,8 @@ public final class MutexFile implements AutoCloseable {
      * @param path the file
      * @param mutexCount the number of mutexes; an existing file must have exactly this many
      * @return the open file
-     * @throws IOException when the file cannot be created, read or mapped
+     * @throws IOException when the file cannot be created, read or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
      * @throws IllegalStateException when the file is used in another PID namespace than this process's:
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
@@ -110,7 +145,8 @@ public final class MutexFile implements AutoCloseable {
      * @param mutexCount the number of mutexes; an existing file must have exactly this many
      * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
      * @return the open file
-     * @throws IOException when the file cannot be created, read or mapped
+     * @throws IOException when the file cannot be created, read or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
      * @throws IllegalStateException when the file is used in another PID namespace than this process's:
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
@@ -121,14 +157,15 @@ public final class MutexFile implements AutoCloseable {
 
     /**
      * Opens the file, creating it with {@code mutexCount} mutexes of the given kind and the given access if
-     * it does not exist.
+     * it does not exist; an existing file must be exactly as private as {@code access} says.
      *
      * @param path the file
      * @param mutexCount the number of mutexes; an existing file must have exactly this many
      * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
-     * @param access the permissions of a new file
+     * @param access who may use the file
      * @return the open file
-     * @throws IOException when the file cannot be created, read or mapped
+     * @throws IOException when the file cannot be created, read or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
      * @throws IllegalStateException when the file is used in another PID namespace than this process's:
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
@@ -143,103 +180,260 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Opens an existing mutex file, with however many mutexes it has.
+     * Opens an existing mutex file of this process's user ({@link FileAccess#OWNER}), with however many mutexes
+     * it has. If another live process is creating it right now, waits for it (up to ten seconds).
      *
      * @param path the file
      * @return the open file
      * @throws java.nio.file.NoSuchFileException when it does not exist
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      * @throws MutexFileFormatException when it is not a valid mutex file (it is not modified)
      * @throws IllegalStateException when the file is used in another PID namespace than this process's:
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile openExisting(Path path) throws IOException {
-        return openOrCreate(path, -1, null, FileAccess.OWNER);
+        return openExisting(path, FileAccess.OWNER);
+    }
+
+    /**
+     * Opens an existing mutex file, with however many mutexes it has; it must be exactly as private as
+     * {@code access} says. If another live process is creating it right now, waits for it (up to ten seconds).
+     *
+     * @param path the file
+     * @param access who may use the file
+     * @return the open file
+     * @throws java.nio.file.NoSuchFileException when it does not exist
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
+     * @throws MutexFileFormatException when it is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
+     */
+    public static MutexFile openExisting(Path path, FileAccess access) throws IOException {
+        return openOrCreate(path, -1, null, Objects.requireNonNull(access, "access"));
     }
 
     private static MutexFile openOrCreate(Path path, int requestedCount, MutexKind kind, FileAccess access)
             throws IOException {
         Objects.requireNonNull(path, "path");
         RobustMutexProtocol protocol = LinuxBackend.protocol();
+        LinuxSyscalls sys = LinuxPlatform.get().syscalls();
         UUID bootId = HostIdentity.bootId();
         long pidNamespace = HostIdentity.pidNamespace();
-        synchronized (MappedFiles.FILE_LOCKS) {
-            try (FileChannel channel = MappedFiles.open(path, requestedCount > 0, access)) {
-                FileLock headerLock = channel.lock(0, MutexFileHeaderDescriptor.SIZE, false);
-                try {
-                    return openLocked(path, channel, requestedCount, kind, access, bootId, pidNamespace, protocol);
-                } finally {
-                    headerLock.release();
+        long waitUntil = System.nanoTime() + CREATION_WAIT_NANOS;
+        while (true) {
+            LinuxFile file;
+            try {
+                file = LinuxFile.open(sys, path, true);
+            } catch (NoSuchFileException absent) {
+                if (requestedCount > 0) {
+                    try {
+                        create(sys, path, requestedCount, kind, access, bootId, pidNamespace);
+                    } catch (FileAlreadyExistsException raced) {
+                        // Another process gave the name to its complete file first: open that one.
+                    }
+                    continue;
                 }
+                if (beingCreated(path) && System.nanoTime() - waitUntil < 0) {
+                    sleepBriefly(path);
+                    continue;
+                }
+                throw absent;
+            }
+            try {
+                return openChecked(sys, path, file, requestedCount, access, bootId, pidNamespace, protocol);
+            } catch (IOException | RuntimeException | Error failure) {
+                file.close();
+                throw failure;
             }
         }
     }
 
-    /** Creates or validates the file and maps it; called with the header's file lock held. */
-    private static MutexFile openLocked(Path path, FileChannel channel, int requestedCount, MutexKind kind,
+    /** Validates the open file, maps it, and brings its boot id up to date; the region takes the descriptor. */
+    private static MutexFile openChecked(LinuxSyscalls sys, Path path, LinuxFile file, int requestedCount,
             FileAccess access, UUID bootId, long pidNamespace, RobustMutexProtocol protocol) throws IOException {
-        long size = channel.size();
-        MutexFileHeader header;
-        if (size == 0) {
-            if (requestedCount < 0) {
-                throw new MutexFileFormatException(path, "size=0: empty, not a mutex file");
-            }
-            header = create(channel, requestedCount, kind, bootId, pidNamespace);
-            // The mode given at creation is narrowed by the umask; set the one asked for.
-            Files.setPosixFilePermissions(path, access.permissions());
-        } else {
-            header = MutexFileHeader.validate(path, readHeader(channel), size);
-            if (header.pidNamespace() != pidNamespace) {
-                throw new IllegalStateException(HostIdentity.foreignPidNamespace(path.toString(),
-                        header.pidNamespace(), pidNamespace));
-            }
-            if (requestedCount > 0 && header.recordCount() != requestedCount) {
-                throw new IllegalArgumentException(path + " has " + header.recordCount()
-                        + " mutexes; asked for " + requestedCount + " (use MutexFile.openExisting to open"
-                        + " it with its own count)");
-            }
+        FileStatus status = file.status();
+        TrustedFiles.check(path, status, access, sys.geteuid(), sys.groups());
+        ByteBuffer headerBytes = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        if (status.size() > 0) {
+            headerBytes.limit((int) Math.min(status.size(), MutexFileHeaderDescriptor.SIZE));
+            file.readFully(headerBytes, 0);
+            headerBytes.clear();
         }
-        MappedMemory memory = MappedFiles.map(path, channel,
+        MutexFileHeader header = MutexFileHeader.validate(path, headerBytes, status.size());
+        if (header.pidNamespace() != pidNamespace) {
+            throw new IllegalStateException(HostIdentity.foreignPidNamespace(path.toString(), header.pidNamespace(),
+                    pidNamespace));
+        }
+        if (requestedCount > 0 && header.recordCount() != requestedCount) {
+            throw new IllegalArgumentException(path + " has " + header.recordCount() + " mutexes; asked for "
+                    + requestedCount + " (use MutexFile.openExisting to open it with its own count)");
+        }
+        MappedRegion region = MappedRegion.open(sys, file, status,
                 (int) MutexFileHeaderDescriptor.fileSize(header.recordCount()));
-        header.validateRecords(path, memory);
-        int reset = 0;
-        if (!header.bootId().equals(bootId)) {
-            reset = resetStaleWords(memory, header.recordCount());
-            ByteBuffer id = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            MutexFileHeader.putBootId(id, 0, bootId);
-            channel.write(id, MutexFileHeaderDescriptor.BOOT_ID_OFFSET);
-            channel.force(true);
+        try {
+            header.validateRecords(path, region.memory());
+            int reset = header.bootId().equals(bootId) ? 0 : region.underFileLock(() -> {
+                ByteBuffer current = NativeMemory.allocateAligned(16, 8);
+                MutexFileHeader.putBootId(current, 0, bootId);
+                ByteBuffer stored = NativeMemory.allocateAligned(16, 8);
+                LinuxFile same = region.file();
+                same.readFully(stored, MutexFileHeaderDescriptor.BOOT_ID_OFFSET);
+                if (stored.clear().equals(current)) {
+                    // Another process brought it up to date while we waited for the lock.
+                    return 0;
+                }
+                int words = resetStaleWords(region.memory(), header.recordCount(), protocol.kernel());
+                same.writeFully(current, MutexFileHeaderDescriptor.BOOT_ID_OFFSET);
+                same.sync();
+                return words;
+            });
+            return new MutexFile(path, region, header, protocol, reset);
+        } catch (IOException | RuntimeException | Error failure) {
+            region.release();
+            throw failure;
         }
-        return new MutexFile(path, memory, header, protocol, pidNamespace, reset);
+    }
+
+    /**
+     * Creates the file complete under a temporary name, then gives it its name without replacing anything.
+     *
+     * @throws FileAlreadyExistsException when another process gave the name to its file first
+     */
+    private static void create(LinuxSyscalls sys, Path path, int count, MutexKind kind, FileAccess access,
+            UUID bootId, long pidNamespace) throws IOException {
+        Path temporary = temporaryName(path);
+        removeAbandonedCreations(sys, path);
+        long fileId;
+        do {
+            fileId = RANDOM.nextLong();
+        } while (fileId == 0);
+        MutexFileHeader header = new MutexFileHeader(count, kind, bootId, pidNamespace, fileId,
+                System.currentTimeMillis());
+        long size = MutexFileHeaderDescriptor.fileSize(count);
+        ByteBuffer bytes = NativeMemory.allocateAligned((int) size, 8);
+        ByteBuffer encoded = header.encode();
+        bytes.put(0, encoded, 0, encoded.capacity());
+        for (int i = 0; i < count; i++) {
+            bytes.putInt(MutexFileHeaderDescriptor.recordOffset(i) + MutexRecordDescriptor.KIND_OFFSET,
+                    MutexRecord.kindWord(kind));
+        }
+        try (LinuxFile file = LinuxFile.create(sys, temporary, TrustedFiles.mode(access))) {
+            try {
+                // The mode given at creation is narrowed by the umask; set the one asked for.
+                file.chmod(TrustedFiles.mode(access));
+                file.allocate(size);
+                file.writeFully(bytes, 0);
+                file.sync();
+                LinuxFile.link(sys, temporary, path);
+            } finally {
+                LinuxFile.unlinkQuietly(sys, temporary);
+            }
+        }
+    }
+
+    /** A name in the file's directory that says who is creating the file. */
+    private static Path temporaryName(Path path) {
+        String name = path.getFileName().toString();
+        if (name.length() > 180) {
+            name = name.substring(0, 180);
+        }
+        String temporary = "." + name + CREATING + ProcessHandle.current().pid() + "."
+                + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE);
+        Path parent = path.getParent();
+        return parent == null ? Path.of(temporary) : parent.resolve(temporary);
+    }
+
+    /** The temporary names of creations of this file in progress or abandoned, with their creators' pids. */
+    private static List<Map.Entry<Path, Long>> creations(Path path) {
+        Path parent = path.toAbsolutePath().getParent();
+        String name = path.getFileName().toString();
+        String prefix = "." + (name.length() > 180 ? name.substring(0, 180) : name) + CREATING;
+        List<Map.Entry<Path, Long>> found = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, prefix + "*")) {
+            for (Path entry : entries) {
+                String rest = entry.getFileName().toString().substring(prefix.length());
+                int dot = rest.indexOf('.');
+                try {
+                    found.add(Map.entry(entry, Long.parseLong(dot < 0 ? rest : rest.substring(0, dot))));
+                } catch (NumberFormatException e) {
+                    // Not one of ours.
+                }
+            }
+        } catch (IOException e) {
+            // An unreadable directory has no creations we can see.
+        }
+        return found;
+    }
+
+    private static boolean beingCreated(Path path) {
+        for (Map.Entry<Path, Long> creation : creations(path)) {
+            if (ProcessHandle.of(creation.getValue()).isPresent()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Removes the temporary files of creators that died part way (best effort). */
+    private static void removeAbandonedCreations(LinuxSyscalls sys, Path path) {
+        for (Map.Entry<Path, Long> creation : creations(path)) {
+            if (ProcessHandle.of(creation.getValue()).isEmpty()) {
+                LinuxFile.unlinkQuietly(sys, creation.getKey());
+            }
+        }
+    }
+
+    private static void sleepBriefly(Path path) throws IOException {
+        try {
+            Thread.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException(path + ": interrupted while another process created it");
+        }
     }
 
     /**
      * Reads a mutex file without opening it for use: no lock is taken, no mapping is made, nothing is
-     * written, and the kernel support is not needed. Every field of every record is reported as found.
+     * written, and the robust-mutex kernel support is not needed. A symbolic link is not followed and a file
+     * that is not a regular file (a FIFO, say) is refused without blocking. Every field of every record is
+     * reported as found.
      *
      * @param path the file
      * @return the report
      * @throws java.nio.file.NoSuchFileException when it does not exist
-     * @throws MutexFileFormatException when it is not a valid mutex file
-     * @throws IOException when it cannot be read
+     * @throws MutexFileFormatException when it is not a regular file or not a valid mutex file
+     * @throws IOException when it cannot be read; the message names it
      */
     public static MutexFileReport inspect(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
-        try (FileChannel channel = MappedFiles.openReadOnly(path)) {
-            long size = channel.size();
-            MutexFileHeader header = MutexFileHeader.validate(path, readHeader(channel), size);
+        PosixFileAttributes attributes = Files.readAttributes(path, PosixFileAttributes.class,
+                LinkOption.NOFOLLOW_LINKS);
+        if (!attributes.isRegularFile()) {
+            throw new MutexFileFormatException(path, "is " + (attributes.isSymbolicLink() ? "a symbolic link"
+                    : attributes.isDirectory() ? "a directory" : "not a regular file (a FIFO, socket or device)")
+                    + ": not a mutex file");
+        }
+        // Opened without blocking and without following a link, and looked at again through the descriptor: a
+        // file swapped in since the check above is refused the same way.
+        LinuxSyscalls sys = LinuxSyscalls.current();
+        try (LinuxFile file = LinuxFile.open(sys, path, false)) {
+            FileStatus status = file.status();
+            if (!status.isRegularFile()) {
+                throw new MutexFileFormatException(path, "is " + status.typeName() + ": not a mutex file");
+            }
+            long size = status.size();
+            ByteBuffer headerBytes = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            if (size > 0) {
+                headerBytes.limit((int) Math.min(size, MutexFileHeaderDescriptor.SIZE));
+                file.readFully(headerBytes, 0);
+            }
+            MutexFileHeader header = MutexFileHeader.validate(path, headerBytes.clear(), size);
             ByteBuffer records = ByteBuffer.allocate(header.recordCount() * MutexRecordDescriptor.SIZE)
                     .order(ByteOrder.LITTLE_ENDIAN);
-            while (records.hasRemaining()
-                    && channel.read(records, MutexFileHeaderDescriptor.SIZE + records.position()) > 0) {
-                // read until full
-            }
+            file.readFully(records, MutexFileHeaderDescriptor.SIZE);
             List<MutexSnapshot> snapshots = new ArrayList<>();
             for (int i = 0; i < header.recordCount(); i++) {
-                try {
-                    snapshots.add(MutexSnapshot.decode(records.duplicate().position(i * MutexRecordDescriptor.SIZE)));
-                } catch (IllegalStateException e) {
-                    throw new MutexFileFormatException(path, "record " + i + ": " + e.getMessage());
-                }
+                snapshots.add(MutexSnapshot.decode(records.duplicate().position(i * MutexRecordDescriptor.SIZE)));
             }
             boolean currentBoot = header.bootId().equals(HostIdentity.bootId());
             boolean sameNamespace = header.pidNamespace() == HostIdentity.pidNamespace();
@@ -248,57 +442,30 @@ public final class MutexFile implements AutoCloseable {
         }
     }
 
-    private static ByteBuffer readHeader(FileChannel channel) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        while (header.hasRemaining() && channel.read(header, header.position()) > 0) {
-            // read until full or end of file
-        }
-        return header.clear();
-    }
-
-    /** Writes a new file: records first, then the header, then (after both are forced) the magic. */
-    private static MutexFileHeader create(FileChannel channel, int count, MutexKind kind, UUID bootId,
-            long pidNamespace) throws IOException {
-        long fileId;
-        do {
-            fileId = RANDOM.nextLong();
-        } while (fileId == 0);
-        MutexFileHeader header = new MutexFileHeader(count, kind, bootId, pidNamespace, fileId,
-                System.currentTimeMillis());
-        ByteBuffer records = ByteBuffer.allocate(count * MutexRecordDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < count; i++) {
-            records.putInt(i * MutexRecordDescriptor.SIZE + MutexRecordDescriptor.KIND_OFFSET,
-                    MutexRecord.kindWord(kind));
-        }
-        writeFully(channel, records, MutexFileHeaderDescriptor.SIZE);
-        writeFully(channel, header.encodeWithoutMagic(), 0);
-        channel.force(true);
-        writeFully(channel, ByteBuffer.wrap(MutexFileHeaderDescriptor.MAGIC), MutexFileHeaderDescriptor.MAGIC_OFFSET);
-        channel.force(true);
-        return header;
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer data, long position) throws IOException {
-        long at = position;
-        while (data.hasRemaining()) {
-            at += channel.write(data, at);
-        }
-    }
-
     /**
-     * Resets lock words written during an earlier boot: their TIDs name nothing now. A held word becomes
-     * OWNER_DIED with no TID (so its next acquirer learns of the death) and its state INCONSISTENT; no
-     * waiter survives a reboot, so WAITERS is dropped; list pointers and owner pids are cleared.
+     * Resets lock words written during an earlier boot, whose TIDs name nothing now: a held word becomes
+     * OWNER_DIED with no TID (so its next acquirer learns of the death) and its state INCONSISTENT; no waiter
+     * survives a reboot, so WAITERS is dropped; list pointers and owner pids are cleared. A word whose TID
+     * names a live thread is left alone: the boot id may have been rewritten while that owner holds it; once
+     * that thread is gone, the next contender takes the word over. Each word is changed with a
+     * compare-and-swap, so a word that changes meanwhile is left alone too.
      */
-    private static int resetStaleWords(MappedMemory memory, int count) {
+    private static int resetStaleWords(MappedMemory memory, int count, Kernel kernel) {
         int reset = 0;
         for (int i = 0; i < count; i++) {
             int base = MutexFileHeaderDescriptor.recordOffset(i);
-            int word = memory.getIntVolatile(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET);
-            boolean held = FutexWord.owner(word) != 0;
+            int wordOffset = base + MutexRecordDescriptor.FUTEX_WORD_OFFSET;
+            int word = memory.getIntVolatile(wordOffset);
+            int owner = FutexWord.owner(word);
+            if (owner != 0 && kernel.threadExists(owner)) {
+                continue;
+            }
+            boolean held = owner != 0;
             if (held || word != FutexWord.FREE) {
-                memory.putIntVolatile(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET,
-                        held || FutexWord.ownerDied(word) ? FutexWord.OWNER_DIED : FutexWord.FREE);
+                int update = held || FutexWord.ownerDied(word) ? FutexWord.OWNER_DIED : FutexWord.FREE;
+                if (!memory.compareAndSetInt(wordOffset, word, update)) {
+                    continue;
+                }
                 reset++;
             }
             if (held && memory.getIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET)
@@ -306,9 +473,11 @@ public final class MutexFile implements AutoCloseable {
                 memory.putIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET,
                         MutexRecordDescriptor.STATE_INCONSISTENT);
             }
-            memory.putLongPlain(base + MutexRecordDescriptor.LIST_PREV_OFFSET, 0);
-            memory.putLongPlain(base + MutexRecordDescriptor.LIST_NEXT_OFFSET, 0);
-            memory.putIntVolatile(base + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);
+            if (held) {
+                memory.putLongPlain(base + MutexRecordDescriptor.LIST_PREV_OFFSET, 0);
+                memory.putLongPlain(base + MutexRecordDescriptor.LIST_NEXT_OFFSET, 0);
+                memory.putIntVolatile(base + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);
+            }
         }
         return reset;
     }
@@ -332,12 +501,19 @@ public final class MutexFile implements AutoCloseable {
             return mutex;
         }
         int offset = MutexFileHeaderDescriptor.recordOffset(index);
-        MutexKind kind = MutexRecord.decodeKind(memory.getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET));
+        MutexKind kind;
+        region.enter();
+        try {
+            kind = MutexRecord.decodeKind(region.memory().getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET));
+        } finally {
+            region.exit();
+        }
         if (kind == null) {
             throw new IllegalStateException(path + ": record " + index + " was overwritten with a bad kind word");
         }
-        RobustMutex created = new RobustMutex(new MutexRecord(memory, offset, kind), protocol, open,
-                path + "[" + index + "]");
+        String name = path + "[" + index + "]";
+        RobustMutex created = new RobustMutex(new MutexRecord(region.memory(), offset, kind, name, region, 0,
+                region.identity(offset)), protocol, open, region, name);
         return mutexes.compareAndSet(index, null, created) ? created : mutexes.get(index);
     }
 
@@ -378,13 +554,31 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Closes this handle. Mutexes obtained from it throw {@link IllegalStateException} afterwards.
+     * Whether the file has been deleted while open: its last name removed (by this or another process).
+     * Processes that open the path from now on get a different file and no longer exclude processes that use
+     * this one.
+     *
+     * @return true when the file's link count is 0
+     * @throws IOException naming the file when its status cannot be read
+     * @throws IllegalStateException when this handle is closed
+     */
+    public boolean isUnlinked() throws IOException {
+        open.ensureOpen();
+        return region.isUnlinked();
+    }
+
+    /**
+     * Closes this handle. Mutexes obtained from it throw {@link IllegalStateException} afterwards. When it was
+     * this JVM's last handle of the file, the file is unmapped as soon as no thread of the JVM holds one of
+     * its mutexes or names one to the kernel (usually at once).
      *
      * @throws IllegalStateException when a thread of this JVM holds one of the file's mutexes
      */
     @Override
     public synchronized void close() {
-        open.closeUnlessHeld(memory);
+        if (open.closeUnlessHeld(region.memory())) {
+            region.release();
+        }
     }
 
     @Override

@@ -9,14 +9,19 @@ public enum MutexState {
     /** An owner died holding the mutex and the data it protects has not been marked consistent since. */
     INCONSISTENT,
     /** The holder after an owner death released it without marking it consistent; acquisitions fail. */
-    NOT_RECOVERABLE;
+    NOT_RECOVERABLE,
+    /**
+     * The state field holds a value the library never writes: the record was damaged. Acquisitions throw
+     * {@link MutexDamagedException} until {@link RobustMutex#reinitialize()} repairs it.
+     */
+    DAMAGED;
 
     static MutexState decode(int value) {
         return switch (value) {
             case 0 -> CONSISTENT;
             case 1 -> INCONSISTENT;
             case 2 -> NOT_RECOVERABLE;
-            default -> throw new IllegalStateException("state=" + value + " is not a mutex state");
+            default -> DAMAGED;
         };
     }
 }

@@ -1,6 +1,7 @@
 package io.robustmutex;
 
 import io.robustmutex.internal.ApiBridge;
+import io.robustmutex.internal.MappedRegion;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.OpenFlag;
@@ -65,19 +66,22 @@ import java.util.concurrent.locks.Lock;
 public final class RobustMutex implements Lock {
 
     static {
-        ApiBridge.register(RobustMutex::new);
+        ApiBridge.register((record, protocol, open, name) -> new RobustMutex(record, protocol, open, null, name));
     }
 
     private final MutexRecord record;
     private final RobustMutexProtocol protocol;
     private final OpenFlag open;
+    /** The mapping, which counts the reads made without locking; null on the reference model. */
+    private final MappedRegion region;
     private final String name;
     private volatile RecoveryHandler recoveryHandler;
 
-    RobustMutex(MutexRecord record, RobustMutexProtocol protocol, OpenFlag open, String name) {
+    RobustMutex(MutexRecord record, RobustMutexProtocol protocol, OpenFlag open, MappedRegion region, String name) {
         this.record = record;
         this.protocol = protocol;
         this.open = open;
+        this.region = region;
         this.name = name;
     }
 
@@ -334,7 +338,25 @@ public final class RobustMutex implements Lock {
      */
     public void reinitialize() {
         open.ensureOpen();
-        protocol.reinitialize(record);
+        enter();
+        try {
+            protocol.reinitialize(record);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Counts a read of the record made without holding it, so its mapping stays while it reads. */
+    private void enter() {
+        if (region != null) {
+            region.enter();
+        }
+    }
+
+    private void exit() {
+        if (region != null) {
+            region.exit();
+        }
     }
 
     /**
@@ -344,7 +366,12 @@ public final class RobustMutex implements Lock {
      */
     public MutexSnapshot snapshot() {
         open.ensureOpen();
-        return snapshot(record);
+        enter();
+        try {
+            return snapshot(record);
+        } finally {
+            exit();
+        }
     }
 
     static MutexSnapshot snapshot(MutexRecord record) {

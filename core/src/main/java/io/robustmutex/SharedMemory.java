@@ -1,20 +1,28 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.HostIdentity;
 import io.robustmutex.internal.LinuxBackend;
-import io.robustmutex.internal.MappedFiles;
-import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.LinuxFile;
+import io.robustmutex.internal.LinuxPlatform;
+import io.robustmutex.internal.LinuxSyscalls;
+import io.robustmutex.internal.MappedRegion;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.OpenFlag;
 import io.robustmutex.internal.RobustMutexProtocol;
+import io.robustmutex.internal.TrustedFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.file.Files;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,42 +39,50 @@ import java.util.concurrent.ConcurrentHashMap;
  * }
  * }</pre>
  *
- * <p>The library maps the file itself, so the mapping stays until nothing references it: no thread can
- * hold a lock in, or name to the kernel, memory that was unmapped (design.md section 5). The first
- * {@link #mutex(long, MutexKind)} call on an offset whose record is all zeros initializes it, under a file
- * lock, so processes racing to do so agree. A record keeps the PID namespace of its users, and a process of
- * another PID namespace is refused, for both kinds (kernel-abi.md section 5). Unlike a {@link MutexFile}, a
- * region has no header: it cannot tell a reboot from a restart, so keep regions with mutexes in
- * {@code /dev/shm} (cleared at boot) or {@link RobustMutex#reinitialize()} them after a reboot.
+ * <p>The file is trusted as a {@link MutexFile} is (never through a symbolic link; a regular file owned by
+ * this process's user, or of one of its groups with {@link FileAccess#GROUP}; nothing broader than the access
+ * asked for), and created with that mode when absent. The first {@link #mutex(long, MutexKind)} call on an
+ * offset whose record is all zeros initializes it, under a file lock, so processes racing to do so agree. A
+ * record keeps the PID namespace of its users, and a process of another PID namespace is refused, for both
+ * kinds (kernel-abi.md section 5). A record also keeps the boot in which it was last taken: a word held since
+ * an earlier boot (the file survived a reboot on disk) is taken over by the next acquirer, which is told the
+ * owner died.
+ *
+ * <p>The mutexes' mapping belongs to the library and is released as soon as the last handle of the file in
+ * this JVM is closed and no thread holds or names one of its mutexes. The caller's data is reached through
+ * {@link #buffer()}, a separate mapping of the same file that the garbage collector releases once no buffer
+ * refers to it, so a buffer kept after {@link #close()} stays valid memory.
  */
 public final class SharedMemory implements AutoCloseable {
 
     private final Path path;
-    private final FileAccess access;
-    private final MappedMemory memory;
+    private final MappedRegion region;
     private final RobustMutexProtocol protocol;
     private final long pidNamespace;
+    private final int bootStamp;
     private final OpenFlag open;
     private final ConcurrentHashMap<Integer, RobustMutex> mutexes = new ConcurrentHashMap<>();
+    private MappedByteBuffer data;
 
-    private SharedMemory(Path path, FileAccess access, MappedMemory memory, RobustMutexProtocol protocol,
-            long pidNamespace) {
+    private SharedMemory(Path path, MappedRegion region, RobustMutexProtocol protocol, long pidNamespace,
+            int bootStamp) {
         this.path = path;
-        this.access = access;
-        this.memory = memory;
+        this.region = region;
         this.protocol = protocol;
         this.pidNamespace = pidNamespace;
+        this.bootStamp = bootStamp;
         this.open = new OpenFlag(path.toString());
     }
 
     /**
-     * Maps the first {@code size} bytes of a file, creating it (mode 0600) or extending it with zeros as
-     * needed.
+     * Maps the first {@code size} bytes of a file of this process's user, creating it (mode 0600) or extending
+     * it with zeros as needed.
      *
      * @param path the file
      * @param size the region size in bytes, at least 64 and below 2 GiB
      * @return the region
-     * @throws IOException when the file cannot be created, extended or mapped
+     * @throws IOException when the file cannot be created, extended or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      */
     public static SharedMemory map(Path path, long size) throws IOException {
         return map(path, size, FileAccess.OWNER);
@@ -74,13 +90,14 @@ public final class SharedMemory implements AutoCloseable {
 
     /**
      * Maps the first {@code size} bytes of a file, creating it with the given access or extending it with
-     * zeros as needed.
+     * zeros as needed; an existing file must be exactly as private as {@code access} says.
      *
      * @param path the file
      * @param size the region size in bytes, at least 64 and below 2 GiB
-     * @param access the permissions of a new file
+     * @param access who may use the file
      * @return the region
-     * @throws IOException when the file cannot be created, extended or mapped
+     * @throws IOException when the file cannot be created, extended or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
      */
     public static SharedMemory map(Path path, long size, FileAccess access) throws IOException {
         Objects.requireNonNull(path, "path");
@@ -90,37 +107,66 @@ public final class SharedMemory implements AutoCloseable {
                     + Integer.MAX_VALUE + ")");
         }
         RobustMutexProtocol protocol = LinuxBackend.protocol();
+        LinuxSyscalls sys = LinuxPlatform.get().syscalls();
         long pidNamespace = HostIdentity.pidNamespace();
-        synchronized (MappedFiles.FILE_LOCKS) {
-            try (FileChannel channel = MappedFiles.open(path, true, access)) {
-                FileLock fileLock = channel.lock();
-                try {
-                    long existing = channel.size();
-                    if (existing < size) {
-                        channel.write(ByteBuffer.allocate(1), size - 1);
-                    }
-                    if (existing == 0) {
-                        // The mode given at creation is narrowed by the umask; set the one asked for.
-                        Files.setPosixFilePermissions(path, access.permissions());
-                    }
-                    return new SharedMemory(path, access, MappedFiles.map(path, channel, (int) size), protocol,
-                            pidNamespace);
-                } finally {
-                    fileLock.release();
-                }
+        int bootStamp = bootStamp(HostIdentity.bootId());
+        LinuxFile file;
+        try {
+            file = LinuxFile.create(sys, path, TrustedFiles.mode(access));
+            try {
+                // The mode given at creation is narrowed by the umask; set the one asked for.
+                file.chmod(TrustedFiles.mode(access));
+            } catch (IOException | RuntimeException e) {
+                file.close();
+                throw e;
             }
+        } catch (FileAlreadyExistsException exists) {
+            file = LinuxFile.open(sys, path, true);
         }
+        try {
+            FileStatus status = file.status();
+            TrustedFiles.check(path, status, access, sys.geteuid(), sys.groups());
+            if (status.size() < size) {
+                file.allocate(size);
+                status = file.status();
+            }
+            MappedRegion region = MappedRegion.open(sys, file, status, (int) size);
+            return new SharedMemory(path, region, protocol, pidNamespace, bootStamp);
+        } catch (IOException | RuntimeException | Error failure) {
+            file.close();
+            throw failure;
+        }
+    }
+
+    /** Thirty-two bits of the boot id, never 0 (0 marks records that do not keep a stamp). */
+    static int bootStamp(UUID bootId) {
+        long mixed = bootId.getMostSignificantBits() ^ bootId.getLeastSignificantBits();
+        int stamp = (int) (mixed ^ (mixed >>> 32));
+        return stamp == 0 ? 1 : stamp;
     }
 
     /**
      * The whole region as a buffer (little-endian, position 0, limit the size); the caller's data lives
-     * here, next to the 64-byte mutex records it placed.
+     * here, next to the 64-byte mutex records it placed. The buffer maps the same file separately from the
+     * mutexes and stays valid memory for as long as it is referenced, even after {@link #close()}.
      *
      * @return a new buffer over the region
+     * @throws IllegalStateException when this handle is closed
      */
     public ByteBuffer buffer() {
         open.ensureOpen();
-        return memory.buffer();
+        synchronized (this) {
+            if (data == null) {
+                // The same file, reached through this handle's open descriptor, whatever the path names now.
+                try (FileChannel channel = FileChannel.open(Path.of("/proc/self/fd/" + region.fd()),
+                        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    data = channel.map(FileChannel.MapMode.READ_WRITE, 0, region.size());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(path + ": cannot map the data buffer: " + e.getMessage(), e);
+                }
+            }
+            return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        }
     }
 
     /**
@@ -129,7 +175,7 @@ public final class SharedMemory implements AutoCloseable {
      * @return bytes
      */
     public long size() {
-        return memory.size();
+        return region.size();
     }
 
     /**
@@ -149,6 +195,7 @@ public final class SharedMemory implements AutoCloseable {
      * @return the mutex
      * @throws IllegalArgumentException when the offset is misaligned, out of bounds, or holds something
      *     other than a PI mutex record
+     * @throws IllegalStateException when the record is used from another PID namespace
      */
     public RobustMutex mutex(long offset) {
         return mutex(offset, MutexKind.PI);
@@ -168,7 +215,7 @@ public final class SharedMemory implements AutoCloseable {
     public RobustMutex mutex(long offset, MutexKind kind) {
         Objects.requireNonNull(kind, "kind");
         open.ensureOpen();
-        MutexRecordDescriptor.checkOffset(offset, memory.size());
+        MutexRecordDescriptor.checkOffset(offset, region.size());
         int at = (int) offset;
         RobustMutex existing = mutexes.get(at);
         if (existing == null) {
@@ -182,57 +229,77 @@ public final class SharedMemory implements AutoCloseable {
     }
 
     private RobustMutex create(int offset, MutexKind kind) {
-        int kindOffset = offset + MutexRecordDescriptor.KIND_OFFSET;
-        if (memory.getIntVolatile(kindOffset) == 0) {
-            initializeUnderFileLock(offset, kind);
+        region.enter();
+        try {
+            int kindOffset = offset + MutexRecordDescriptor.KIND_OFFSET;
+            if (region.memory().getIntVolatile(kindOffset) == 0) {
+                initializeUnderFileLock(offset, kind);
+            }
+            int kindWord = region.memory().getIntVolatile(kindOffset);
+            MutexKind found = MutexRecord.decodeKind(kindWord);
+            if (found == null) {
+                throw new IllegalArgumentException(String.format("%s: offset=%d holds no mutex record (kind"
+                        + " word=0x%08x): is the caller's own data there?", path, offset, kindWord));
+            }
+            String name = path + "@" + offset;
+            MutexRecord.bindPidNamespace(region.memory(), offset, pidNamespace, name);
+            return new RobustMutex(new MutexRecord(region.memory(), offset, found, name, region, bootStamp,
+                    region.identity(offset)), protocol, open, region, name);
+        } finally {
+            region.exit();
         }
-        int kindWord = memory.getIntVolatile(kindOffset);
-        MutexKind found = MutexRecord.decodeKind(kindWord);
-        if (found == null) {
-            throw new IllegalArgumentException(String.format("offset=%d holds no mutex record (kind word=0x%08x):"
-                    + " is the caller's own data there?", offset, kindWord));
-        }
-        MutexRecord.bindPidNamespace(memory, offset, pidNamespace, path + "@" + offset);
-        return new RobustMutex(new MutexRecord(memory, offset, found), protocol, open, path + "@" + offset);
     }
 
     private void initializeUnderFileLock(int offset, MutexKind kind) {
-        synchronized (MappedFiles.FILE_LOCKS) {
-            try (FileChannel channel = MappedFiles.open(path, false, access)) {
-                FileLock recordLock = channel.lock(offset, MutexRecordDescriptor.SIZE, false);
-                try {
-                    if (memory.getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET) != 0) {
-                        return;
-                    }
-                    for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
-                        if (memory.getLongVolatile(offset + field) != 0) {
-                            throw new IllegalArgumentException("offset=" + offset + " is not an all-zero record"
-                                    + " and has no mutex kind: is the caller's own data there?");
-                        }
-                    }
-                    MutexRecord.initialize(memory, offset, kind, pidNamespace);
-                } finally {
-                    recordLock.release();
+        try {
+            region.underFileLock(() -> {
+                if (region.memory().getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET) != 0) {
+                    return null;
                 }
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot lock " + path + " to initialize the mutex at offset "
-                        + offset, e);
-            }
+                for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
+                    if (region.memory().getLongVolatile(offset + field) != 0) {
+                        throw new IllegalArgumentException(path + ": offset=" + offset + " is not an all-zero record"
+                                + " and has no mutex kind: is the caller's own data there?");
+                    }
+                }
+                MutexRecord.initialize(region.memory(), offset, kind, pidNamespace, bootStamp);
+                return null;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot lock the file to initialize the mutex at offset "
+                    + offset + ": " + e.getMessage(), e);
         }
     }
 
     /**
-     * Closes this handle: mutexes and buffers obtained from it may no longer be used through it.
+     * Whether the file has been deleted while mapped: processes that map the path from now on get a different
+     * file and no longer exclude processes that use this one.
+     *
+     * @return true when the file's link count is 0
+     * @throws IOException naming the file when its status cannot be read
+     * @throws IllegalStateException when this handle is closed
+     */
+    public boolean isUnlinked() throws IOException {
+        open.ensureOpen();
+        return region.isUnlinked();
+    }
+
+    /**
+     * Closes this handle: mutexes and new buffers may no longer be obtained or used through it. When it was
+     * this JVM's last handle of the file, the mutexes' mapping is released as soon as no thread holds or names
+     * one of them (usually at once); buffers already obtained stay valid.
      *
      * @throws IllegalStateException when a thread of this JVM holds one of its mutexes
      */
     @Override
     public synchronized void close() {
-        open.closeUnlessHeld(memory);
+        if (open.closeUnlessHeld(region.memory())) {
+            region.release();
+        }
     }
 
     @Override
     public String toString() {
-        return "SharedMemory[" + path + ", " + memory.size() + " bytes" + (open.isClosed() ? ", closed" : "") + "]";
+        return "SharedMemory[" + path + ", " + region.size() + " bytes" + (open.isClosed() ? ", closed" : "") + "]";
     }
 }

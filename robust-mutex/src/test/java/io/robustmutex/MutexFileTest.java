@@ -122,6 +122,7 @@ class MutexFileTest {
         new Random(7).nextBytes(noise);
         noise[0] = 'J';
         Files.write(path, noise);
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         assertRefusedUntouched(path, MutexFileFormatException.class, "magic=\"J", () -> MutexFile.open(path, 4));
         assertRefusedUntouched(path, MutexFileFormatException.class, "not a robust-mutex file",
                 () -> MutexFile.openExisting(path));
@@ -173,16 +174,22 @@ class MutexFileTest {
                 () -> MutexFile.openExisting(zeroCount));
     }
 
-    /** An empty file is created over by open, refused by openExisting; a missing one is NoSuchFile. */
+    /**
+     * An empty file at the path is not a mutex file: refused by open and openExisting alike, untouched (a file
+     * appears under its name only complete, so an empty one is somebody else's); a missing one is
+     * NoSuchFileException for openExisting and is created by open.
+     */
     @Test
     void emptyAndMissingFiles() throws IOException {
-        Path empty = Files.createFile(dir.resolve("empty.mutex"));
+        Path empty = Files.createFile(dir.resolve("empty.mutex"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         assertRefusedUntouched(empty, MutexFileFormatException.class, "size=0", () -> MutexFile.openExisting(empty));
-        try (MutexFile file = MutexFile.open(empty, 2)) {
-            assertEquals(2, file.mutexCount());
-        }
+        assertRefusedUntouched(empty, MutexFileFormatException.class, "size=0", () -> MutexFile.open(empty, 2));
         assertThrows(NoSuchFileException.class, () -> MutexFile.openExisting(dir.resolve("absent.mutex")));
         assertFalse(Files.exists(dir.resolve("absent.mutex")));
+        try (MutexFile file = MutexFile.open(dir.resolve("absent.mutex"), 2)) {
+            assertEquals(2, file.mutexCount());
+        }
     }
 
     /** Indexes outside the file are refused with the index. */

@@ -20,6 +20,8 @@ import java.util.concurrent.CountDownLatch;
  * <li>{@code open FILE COUNT KIND}: open (creating) the file, print {@code OPENED count=C}, exit.</li>
  * <li>{@code acquire-region REGION KIND}: map a {@link SharedMemory} region, take and release the mutex at
  *     offset 0, print {@code ACQUIRED ownerDied=B}, exit.</li>
+ * <li>{@code hold-two FILE_A FILE_B KIND}: in one thread, acquire mutex 0 of file A, then mutex 0 of file B
+ *     (creating both with one mutex of the kind), print {@code HELD}, then hang until killed.</li>
  * <li>{@code churn REGION KIND}: print {@code READY} and increment the counter of an increment region under the
  *     mutex until killed. An acquisition that finds another process's marker must report the owner's death, and
  *     that process must be in the parent's kill log (offset {@link #KILLED}); otherwise print a line starting
@@ -62,6 +64,15 @@ public final class MutexWorker {
                 }
             }
             case "churn" -> churn(Path.of(args[1]), MutexKind.valueOf(args[2]));
+            case "hold-two" -> {
+                MutexKind kind = MutexKind.valueOf(args[3]);
+                MutexFile a = MutexFile.open(Path.of(args[1]), 1, kind);
+                MutexFile b = MutexFile.open(Path.of(args[2]), 1, kind);
+                a.mutex(0).lock();
+                b.mutex(0).lock();
+                System.out.println("HELD");
+                new CountDownLatch(1).await();
+            }
             case "acquire-region" -> {
                 try (SharedMemory region = SharedMemory.map(Path.of(args[1]), 4096);
                         Acquisition held = region.mutex(0, MutexKind.valueOf(args[2])).acquire()) {

@@ -6,12 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.robustmutex.internal.MutexRecordDescriptor;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Mutex records embedded in a caller's mapped region, next to its data. */
 class SharedMemoryTest {
@@ -91,5 +96,79 @@ class SharedMemoryTest {
         b.close();
         a.close();
         assertThrows(IllegalStateException.class, a::buffer);
+    }
+
+    /**
+     * A word held since an earlier boot (its record's stamp is another boot's: the file survived a reboot) is
+     * taken over by the next acquirer, which is told the owner died, even when its TID now names a live thread;
+     * reinitialize() takes it over the same way.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aWordHeldSinceAnEarlierBootIsTakenOver(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("reboot-" + kind), 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            int liveTid = (int) ProcessHandle.current().pid();
+            ByteBuffer data = region.buffer();
+            int stamp = data.getInt(MutexRecordDescriptor.BOOT_STAMP_OFFSET);
+            assertTrue(stamp != 0, "a new record carries this boot's stamp");
+            data.putInt(MutexRecordDescriptor.BOOT_STAMP_OFFSET, stamp ^ 0x5a5a5a5a);
+            data.putInt(0, liveTid);
+            Optional<Acquisition> taken = Threads.runToEnd("after-reboot", () -> mutex.tryAcquire(Duration.ofSeconds(5))
+                    .map(held -> {
+                        held.markConsistent();
+                        held.close();
+                        return held;
+                    }));
+            assertTrue(taken.isPresent(), "the stale holder was waited for");
+            assertTrue(taken.get().ownerDied());
+            assertEquals(stamp, data.getInt(MutexRecordDescriptor.BOOT_STAMP_OFFSET), "stamped again");
+            data.putInt(MutexRecordDescriptor.BOOT_STAMP_OFFSET, stamp ^ 1);
+            data.putInt(0, liveTid);
+            mutex.reinitialize();
+            assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
+            assertFalse(mutex.snapshot().locked());
+        }
+    }
+
+    /**
+     * Two mappings of one file (mapped with two sizes) name one mutex: a thread holding it through one holds it
+     * through the other, re-entrantly, and another thread is excluded through both.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void twoMappingsOfOneFileNameOneMutex(MutexKind kind) throws Exception {
+        Path path = dir.resolve("twice-" + kind);
+        try (SharedMemory small = SharedMemory.map(path, 4096); SharedMemory large = SharedMemory.map(path, 8192)) {
+            RobustMutex viaSmall = small.mutex(0, kind);
+            RobustMutex viaLarge = large.mutex(0, kind);
+            Threads.runToEnd("holder", () -> {
+                viaSmall.lock();
+                assertTrue(viaLarge.isHeldByCurrentThread());
+                assertTrue(viaLarge.tryLock(), "the holder is excluded by its own mutex through another mapping");
+                assertEquals(2, viaLarge.getHoldCount());
+                assertEquals(Boolean.FALSE, Threads.runToEnd("other", () -> viaLarge.tryLock()));
+                viaLarge.unlock();
+                assertEquals(1, viaSmall.getHoldCount());
+                viaSmall.unlock();
+                return null;
+            });
+            assertEquals(Boolean.TRUE, Threads.runToEnd("after", () -> {
+                try (Acquisition held = viaLarge.acquire()) {
+                    return !held.ownerDied();
+                }
+            }));
+        }
+    }
+
+    /** Deleting the file while it is mapped is visible through the handle. */
+    @Test
+    void aDeletedRegionFileIsReported() throws Exception {
+        Path path = dir.resolve("deleted-region");
+        try (SharedMemory region = SharedMemory.map(path, 4096)) {
+            assertFalse(region.isUnlinked());
+            Files.delete(path);
+            assertTrue(region.isUnlinked());
+        }
     }
 }

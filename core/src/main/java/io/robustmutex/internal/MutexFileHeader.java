@@ -41,6 +41,17 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
     }
 
     /**
+     * Builds the complete header bytes of a new file, magic included.
+     *
+     * @return a 4096-byte little-endian buffer
+     */
+    public ByteBuffer encode() {
+        ByteBuffer header = encodeWithoutMagic();
+        header.put(MutexFileHeaderDescriptor.MAGIC_OFFSET, MutexFileHeaderDescriptor.MAGIC);
+        return header;
+    }
+
+    /**
      * Writes a boot id in its header layout.
      *
      * @param buffer a little-endian buffer
@@ -110,12 +121,34 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
         if (kind == null) {
             throw new MutexFileFormatException(path, String.format("header kind=0x%08x is not PI or NORMAL", kindWord));
         }
+        int reserved = h.getInt(MutexFileHeaderDescriptor.RESERVED_OFFSET);
+        if (reserved != 0) {
+            throw new MutexFileFormatException(path, String.format("header reserved word at offset %d=0x%08x"
+                    + " (expected 0)", MutexFileHeaderDescriptor.RESERVED_OFFSET, reserved));
+        }
         UUID bootId = new UUID(h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET),
                 h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET + 8));
-        return new MutexFileHeader(count, kind, bootId,
-                h.getLong(MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET),
-                h.getLong(MutexFileHeaderDescriptor.FILE_ID_OFFSET),
-                h.getLong(MutexFileHeaderDescriptor.CREATED_OFFSET));
+        long pidNamespace = h.getLong(MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET);
+        if (pidNamespace <= 0 || pidNamespace > 0xffff_ffffL) {
+            throw new MutexFileFormatException(path, "creator PID namespace=" + pidNamespace + " (expected the inode"
+                    + " number of a PID namespace, 1..4294967295)");
+        }
+        long fileId = h.getLong(MutexFileHeaderDescriptor.FILE_ID_OFFSET);
+        if (fileId == 0) {
+            throw new MutexFileFormatException(path, "file id=0 (a file is created with a random non-zero id)");
+        }
+        long created = h.getLong(MutexFileHeaderDescriptor.CREATED_OFFSET);
+        if (created <= 0) {
+            throw new MutexFileFormatException(path, "creation time=" + created + " ms (expected after 1970)");
+        }
+        for (int at = MutexFileHeaderDescriptor.CREATED_OFFSET + 8; at < MutexFileHeaderDescriptor.SIZE; at += 8) {
+            long tail = h.getLong(at);
+            if (tail != 0) {
+                throw new MutexFileFormatException(path, String.format("header byte %d..%d=0x%016x (the header's"
+                        + " tail must be zero)", at, at + 7, tail));
+            }
+        }
+        return new MutexFileHeader(count, kind, bootId, pidNamespace, fileId, created);
     }
 
     /**
@@ -129,16 +162,24 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
         for (int i = 0; i < recordCount; i++) {
             int offset = MutexFileHeaderDescriptor.recordOffset(i);
             int kindWord = memory.getIntVolatile(offset + MutexRecordDescriptor.KIND_OFFSET);
-            if (MutexRecord.decodeKind(kindWord) == null) {
+            MutexKind recordKind = MutexRecord.decodeKind(kindWord);
+            if (recordKind == null) {
                 throw new MutexFileFormatException(path, String.format("record %d (offset %d): kind word=0x%08x is"
                         + " not that of an initialized PI or NORMAL record (half-initialized or corrupt file)",
                         i, offset, kindWord));
             }
-            int state = memory.getIntVolatile(offset + MutexRecordDescriptor.STATE_OFFSET);
-            if (state < MutexRecordDescriptor.STATE_CONSISTENT || state > MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
-                throw new MutexFileFormatException(path, "record " + i + " (offset " + offset + "): state=" + state
-                        + " (expected 0, 1 or 2)");
+            if (recordKind != kind) {
+                throw new MutexFileFormatException(path, "record " + i + " (offset " + offset + "): kind=" + recordKind
+                        + ", but the header says the file's mutexes are " + kind);
             }
+            long reservedLink = memory.getLongVolatile(offset + MutexRecordDescriptor.RESERVED_LINK_OFFSET);
+            long tail = memory.getLongVolatile(offset + MutexRecordDescriptor.PID_NAMESPACE_OFFSET);
+            if (reservedLink != 0 || tail != 0) {
+                throw new MutexFileFormatException(path, String.format("record %d (offset %d): reserved bytes 16..23"
+                        + "=0x%016x, 56..63=0x%016x (expected 0 in a mutex file)", i, offset, reservedLink, tail));
+            }
+            // A state the library never writes is not refused here: it is damage that an acquisition reports
+            // (MutexDamagedException) and reinitialize() repairs; refusing the file would leave no way to repair.
         }
     }
 

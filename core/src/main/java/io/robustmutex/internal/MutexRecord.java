@@ -8,6 +8,23 @@ import io.robustmutex.MutexKind;
  */
 public final class MutexRecord {
 
+    /** How the record is named in every message: its file and index, or its region and offset. */
+    final String name;
+    /**
+     * What names this mutex in the JVM, whatever mapping reaches it: its file's number and its offset
+     * ({@link MappedRegion#identity}). A thread's held list is keyed by it.
+     */
+    final long identity;
+    /** The closing flag of the record's mapping (offset 0 non-zero: closing), or null where none is needed. */
+    final AtomicMemory control;
+    /** The mapping, told when a record of a closing mapping is released; null where none is needed. */
+    final MappedRegion region;
+    /**
+     * This boot's stamp, written to the record before every acquisition from a free word, so that a word held
+     * since an earlier boot is told by its stale stamp; 0 for records whose file header records the boot.
+     */
+    final int bootStamp;
+    final int stampOffset;
     final AtomicMemory memory;
     final int offset;
     final int wordOffset;
@@ -43,7 +60,29 @@ public final class MutexRecord {
      * @param kind the kind stored in the record
      */
     public MutexRecord(AtomicMemory memory, int offset, MutexKind kind) {
+        this(memory, offset, kind, null, null, 0, offset);
+    }
+
+    /**
+     * Binds to an initialized record of a mapped file.
+     *
+     * @param memory the memory holding the record
+     * @param offset the record's offset, 64-aligned
+     * @param kind the kind stored in the record
+     * @param name how messages name it (file and index, or region and offset); null for its address
+     * @param region its mapping, whose control word every lock reads, or null
+     * @param bootStamp this boot's stamp for a record whose boot is kept in the record, else 0
+     * @param identity what names the mutex in the JVM whatever mapping reaches it
+     */
+    public MutexRecord(AtomicMemory memory, int offset, MutexKind kind, String name, MappedRegion region,
+            int bootStamp, long identity) {
         MutexRecordDescriptor.checkOffset(offset, memory.size());
+        this.name = name;
+        this.region = region;
+        this.control = region == null ? null : region.control();
+        this.bootStamp = bootStamp;
+        this.identity = identity;
+        this.stampOffset = offset + MutexRecordDescriptor.BOOT_STAMP_OFFSET;
         this.memory = memory;
         this.offset = offset;
         this.kind = kind;
@@ -69,8 +108,10 @@ public final class MutexRecord {
      * @param offset the record's offset, 64-aligned
      * @param kind the kind
      * @param pidNamespace the PID namespace of the record's users, or 0 where a file header records it
+     * @param bootStamp this boot's stamp, or 0 where a file header records the boot
      */
-    public static void initialize(AtomicMemory memory, int offset, MutexKind kind, long pidNamespace) {
+    public static void initialize(AtomicMemory memory, int offset, MutexKind kind, long pidNamespace,
+            int bootStamp) {
         MutexRecordDescriptor.checkOffset(offset, memory.size());
         for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
             if (field != MutexRecordDescriptor.KIND_OFFSET) {
@@ -79,6 +120,7 @@ public final class MutexRecord {
         }
         memory.putIntPlain(offset + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);
         memory.putIntPlain(offset + MutexRecordDescriptor.PID_NAMESPACE_OFFSET, namespaceField(pidNamespace));
+        memory.putIntPlain(offset + MutexRecordDescriptor.BOOT_STAMP_OFFSET, bootStamp);
         memory.putIntRelease(offset + MutexRecordDescriptor.KIND_OFFSET, kindWord(kind));
     }
 
@@ -198,8 +240,17 @@ public final class MutexRecord {
         return memory.getIntVolatile(wordOffset);
     }
 
+    /**
+     * How messages name the record.
+     *
+     * @return the name
+     */
+    public String name() {
+        return toString();
+    }
+
     @Override
     public String toString() {
-        return String.format("%s mutex at 0x%x", kind, wordAddress);
+        return name != null ? name : String.format("%s mutex at 0x%x", kind, wordAddress);
     }
 }

@@ -12,8 +12,8 @@ package io.robustmutex.internal;
  *  +---------+---------+------------------+------------------+------------------+
  *  32                 40        44        48                 56        60        64
  *  +------------------+---------+---------+------------------+---------+---------+
- *  | robust list next | kind &amp; | owner   | owner-died count | PID     | reserved|
- *  |                  | flags   | pid     |                  | ns      | (0)     |
+ *  | robust list next | kind &amp; | owner   | owner-died count | PID     | boot    |
+ *  |                  | flags   | pid     |                  | ns      | stamp   |
  *  +------------------+---------+---------+------------------+---------+---------+
  * </pre>
  *
@@ -22,7 +22,11 @@ package io.robustmutex.internal;
  * The owner pid is for diagnostics only and never decides ownership. The PID namespace field identifies the
  * namespace of the record's users (the inode number of {@code /proc/self/ns/pid}, which fits 32 bits) for a
  * record in a shared-memory region; it is 0 in a mutex file, whose header records the namespace for all its
- * records, and in a region record written before the field existed, which its first user then claims.
+ * records, and in a region record written before the field existed, which its first user then claims. The boot
+ * stamp, in a region record, is 32 bits of the boot id of the boot in which the record was last acquired from a
+ * free word: written before the acquiring compare-and-swap, so a held word whose stamp is not this boot's was
+ * taken in an earlier boot and its TID means nothing now; it is 0 in a mutex file, whose header records the
+ * boot.
  */
 public final class MutexRecordDescriptor {
 
@@ -46,10 +50,10 @@ public final class MutexRecordDescriptor {
     public static final int OWNER_DIED_COUNT_OFFSET = OWNER_PID_OFFSET + 4;
     /** Offset of the PID namespace of the record's users (unsigned 32 bits; 0 when not recorded here). */
     public static final int PID_NAMESPACE_OFFSET = OWNER_DIED_COUNT_OFFSET + 8;
-    /** Offset of the trailing reserved field (zero). */
-    public static final int RESERVED_TAIL_OFFSET = PID_NAMESPACE_OFFSET + 4;
+    /** Offset of the boot stamp of a region record (0 in a mutex file). */
+    public static final int BOOT_STAMP_OFFSET = PID_NAMESPACE_OFFSET + 4;
     /** The record size. */
-    public static final int SIZE = RESERVED_TAIL_OFFSET + 4;
+    public static final int SIZE = BOOT_STAMP_OFFSET + 4;
     /** The required alignment of a record. */
     public static final int ALIGNMENT = 64;
 

@@ -47,17 +47,19 @@ public final class OpenFlag {
      * Marks a handle of mapped memory closed, unless a live thread of this JVM holds a mutex in it.
      *
      * @param memory the handle's memory
+     * @return true when this call closed it (false when it was closed already)
      * @throws IllegalStateException naming the handle when a mutex in it is held
      */
-    public void closeUnlessHeld(AtomicMemory memory) {
+    public synchronized boolean closeUnlessHeld(AtomicMemory memory) {
         if (closed) {
-            return;
+            return false;
         }
         if (RobustListHeads.anyLiveThreadHolds(memory)) {
             throw new IllegalStateException(name + ": a thread of this JVM holds one of its mutexes; release it"
                     + " before closing");
         }
         closed = true;
+        return true;
     }
 
     /**

@@ -93,7 +93,7 @@ public final class RobustListHeads {
     public static Slot allocate(int tid, LinuxSyscalls syscalls) {
         synchronized (LOCK) {
             if (FREE.isEmpty()) {
-                reclaim(syscalls);
+                reclaimLocked(syscalls);
             }
             if (FREE.isEmpty()) {
                 addChunk();
@@ -117,6 +117,15 @@ public final class RobustListHeads {
      * @return the number of slots freed
      */
     public static int reclaim(LinuxSyscalls syscalls) {
+        int freed = reclaimLocked(syscalls);
+        if (freed > 0) {
+            // Regions a gone thread may have named can go now.
+            MappedRegion.retryClosing();
+        }
+        return freed;
+    }
+
+    private static int reclaimLocked(LinuxSyscalls syscalls) {
         synchronized (LOCK) {
             int freed = 0;
             long[] out = new long[2];
@@ -137,6 +146,33 @@ public final class RobustListHeads {
                 freed++;
             }
             return freed;
+        }
+    }
+
+    /**
+     * Whether any thread whose head the kernel may still walk (alive, or gone and not yet reclaimed) holds a
+     * record in the given memory or has its pending slot pointing into it: then the memory must stay mapped
+     * (design.md section 5). Called after the memory's control word says it is closing and after a process-
+     * wide barrier, so a pending slot stored before a locker saw the control word is seen here.
+     *
+     * @param memory a mapped region
+     * @return true when some thread may still name the memory to the kernel
+     */
+    public static boolean anyThreadReferences(AtomicMemory memory) {
+        long start = memory.address();
+        long end = start + memory.size();
+        synchronized (LOCK) {
+            for (Slot slot : IN_USE) {
+                if (slot.retained instanceof RobustThread thread && thread.holdsIn(memory)) {
+                    return true;
+                }
+                long pending = slot.head.getLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET)
+                        & ~RobustListHeadDescriptor.PI_BIT;
+                if (pending >= start && pending < end) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.robustmutex.internal;
 
+import io.robustmutex.MutexDamagedException;
 import io.robustmutex.MutexNotRecoverableException;
 import io.robustmutex.UnlockPath;
 import java.lang.ref.Reference;
@@ -242,19 +243,31 @@ public final class RobustMutexProtocol {
         }
         AtomicMemory head = thread.head;
         head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        // Only now may the mapping be touched: it stays mapped while our pending slot names it, unless it was
+        // already closing, which its control word tells (MappedRegion's Overview).
+        AtomicMemory control = record.control;
+        if (control != null && control.getIntVolatile(0) != 0) {
+            throw refuseClosed(thread, record);
+        }
         AtomicMemory memory = record.memory;
+        if (record.bootStamp != 0 && memory.getIntPlain(record.stampOffset) != record.bootStamp) {
+            return lockAfterPendingUninterruptibly(thread, record, deadline);
+        }
         if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             return lockContendedUninterruptibly(thread, record, deadline);
         }
         memory.putLongPlain(record.nextOffset, thread.headAddress);
         memory.putLongPlain(record.prevOffset, thread.headAddress);
         head.putLongRelease(thread.listNextOffset, record.entryPointer);
-        head.putLongRelease(thread.pendingOffset, 0);
+        // Recorded as held before pending is cleared, so that a closing mapping always sees one or the other.
         thread.push(record);
-        if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
-            throw refuseNotRecoverable(record);
+        head.putLongRelease(thread.pendingOffset, 0);
+        int state = memory.getIntPlain(record.stateOffset);
+        long token = memory.getLongPlain(record.tokenOffset);
+        if ((state & ~MutexRecordDescriptor.STATE_INCONSISTENT) != 0 || token < 0 || token == Long.MAX_VALUE) {
+            throw refuseUnusable(record, state, token);
         }
-        memory.putLongPlain(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
+        memory.putLongPlain(record.tokenOffset, token + 1);
         memory.putIntPlain(record.pidOffset, pid);
         return ACQUIRED;
     }
@@ -262,6 +275,14 @@ public final class RobustMutexProtocol {
     private int lockUninterruptibly(MutexRecord record, long deadline) {
         try {
             return lock(record, deadline, false, false);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a non-interruptible acquisition was interrupted", e);
+        }
+    }
+
+    private int lockAfterPendingUninterruptibly(RobustThread thread, MutexRecord record, long deadline) {
+        try {
+            return lockAfterPending(thread, record, deadline, false, false);
         } catch (InterruptedException e) {
             throw new AssertionError("a non-interruptible acquisition was interrupted", e);
         }
@@ -275,16 +296,43 @@ public final class RobustMutexProtocol {
         }
     }
 
-    private MutexNotRecoverableException refuseNotRecoverable(MutexRecord record) {
+    /**
+     * The record was acquired but may not be used: not recoverable, or damaged (a state or token the library
+     * never writes). Releases it and returns the exception to throw.
+     */
+    private IllegalStateException refuseUnusable(MutexRecord record, int state, long token) {
         unlock(record);
-        return notRecoverable(record);
+        if (state == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+            return notRecoverable(record);
+        }
+        if (state < 0 || state > MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
+            return new MutexDamagedException(record + ": its state field holds " + state + ", not 0, 1 or 2; something"
+                    + " other than this library wrote the record. Reinitialize the mutex when nobody holds it");
+        }
+        return new MutexDamagedException(record + ": its fencing token is " + token + (token < 0 ? ", negative"
+                : ", and one more acquisition would wrap it") + "; something other than this library wrote the"
+                + " record. Reinitialize the mutex when nobody holds it (the token restarts at 1)");
+    }
+
+    /** After the thread stopped naming a record: if its mapping is closing, this may have been the last use. */
+    private static void letClosingMappingGo(MutexRecord record) {
+        AtomicMemory control = record.control;
+        if (control != null && control.getIntVolatile(0) != 0) {
+            record.region.tryUnmap();
+        }
+    }
+
+    /** The mapping is closing: nothing may touch it; clears the pending slot that named the record. */
+    private static IllegalStateException refuseClosed(RobustThread thread, MutexRecord record) {
+        thread.head.putLongRelease(thread.pendingOffset, 0);
+        return new IllegalStateException(record + ": its file is closed");
     }
 
     private int lock(MutexRecord record, long deadline, boolean interruptible, boolean reinitializing)
             throws InterruptedException {
         RobustThread thread = threadFor(record);
         if (thread.count() != 0) {
-            int index = thread.indexOf(record.wordAddress);
+            int index = thread.indexOf(record.identity);
             if (index >= 0) {
                 return reenter(thread, index, record);
             }
@@ -298,11 +346,59 @@ public final class RobustMutexProtocol {
         // Room in the held list first: nothing may fail between linking a record and recording it.
         thread.ensureCapacity();
         thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        AtomicMemory control = record.control;
+        if (control != null && control.getIntVolatile(0) != 0) {
+            throw refuseClosed(thread, record);
+        }
+        return lockAfterPending(thread, record, deadline, interruptible, reinitializing);
+    }
+
+    /** The acquisition once pending names the record and its mapping is known to stay. */
+    private int lockAfterPending(RobustThread thread, MutexRecord record, long deadline, boolean interruptible,
+            boolean reinitializing) throws InterruptedException {
+        if (record.bootStamp != 0 && stampOrTakeOverStaleBoot(thread, record)) {
+            return acquired(thread, record, true, reinitializing);
+        }
         if (record.memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             // A word taken from 0 carries no news of a dead owner.
             return acquired(thread, record, false, reinitializing);
         }
         return lockContended(thread, record, deadline, interruptible, reinitializing);
+    }
+
+    /**
+     * For a record that keeps its boot stamp (a shared-memory region): a held word whose stamp is another
+     * boot's was taken in an earlier boot (every acquirer of this boot stamps the record before its
+     * compare-and-swap, so the word is read first, then the stamp); its TID means nothing now, so the word is
+     * taken over from exactly the value read, and the death reported. A free word is stamped before it is
+     * taken. A stamp of 0 says nothing (a record written before stamps existed): such a held word is left to
+     * the ordinary path, where an owner that is gone is found by its TID.
+     *
+     * @return true when the caller took over a word held since an earlier boot
+     */
+    private boolean stampOrTakeOverStaleBoot(RobustThread thread, MutexRecord record) {
+        AtomicMemory memory = record.memory;
+        while (true) {
+            int word = memory.getIntVolatile(record.wordOffset);
+            int stamp = memory.getIntVolatile(record.stampOffset);
+            if (stamp == record.bootStamp) {
+                return false;
+            }
+            if ((word & FutexWord.TID_MASK) == 0) {
+                memory.putIntRelease(record.stampOffset, record.bootStamp);
+                return false;
+            }
+            if (stamp == 0) {
+                return false;
+            }
+            int update = thread.tid | FutexWord.OWNER_DIED | (word & FutexWord.WAITERS);
+            if (memory.compareAndSetInt(record.wordOffset, word, update)) {
+                memory.putIntRelease(record.stampOffset, record.bootStamp);
+                LOG.log(System.Logger.Level.WARNING, "{0}: held by tid {1} since an earlier boot; taken over as an"
+                        + " owner death", record, word & FutexWord.TID_MASK);
+                return true;
+            }
+        }
     }
 
     private static int reenter(RobustThread thread, int index, MutexRecord record) {
@@ -325,10 +421,12 @@ public final class RobustMutexProtocol {
         } catch (Throwable failure) {
             // Not acquired: the pending slot must not keep naming the record.
             thread.head.putLongRelease(thread.pendingOffset, 0);
+            letClosingMappingGo(record);
             throw failure;
         }
         if (!acquired) {
             thread.head.putLongRelease(thread.pendingOffset, 0);
+            letClosingMappingGo(record);
             return TIMED_OUT;
         }
         return acquired(thread, record, true, reinitializing);
@@ -358,14 +456,18 @@ public final class RobustMutexProtocol {
         }
 
         link(thread, record);
-        thread.head.putLongRelease(thread.pendingOffset, 0);
+        // Recorded as held before pending is cleared, so that a closing mapping always sees one or the other.
         thread.push(record);
+        thread.head.putLongRelease(thread.pendingOffset, 0);
 
-        if (!reinitializing
-                && memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_NOT_RECOVERABLE) {
-            throw refuseNotRecoverable(record);
+        int state = memory.getIntPlain(record.stateOffset);
+        long token = memory.getLongPlain(record.tokenOffset);
+        boolean damagedToken = token < 0 || token == Long.MAX_VALUE;
+        if (!reinitializing && ((state & ~MutexRecordDescriptor.STATE_INCONSISTENT) != 0 || damagedToken)) {
+            throw refuseUnusable(record, state, token);
         }
-        memory.putLongPlain(record.tokenOffset, memory.getLongPlain(record.tokenOffset) + 1);
+        // Reinitializing repairs a damaged token: it restarts at 1.
+        memory.putLongPlain(record.tokenOffset, damagedToken ? 1 : token + 1);
         memory.putIntPlain(record.pidOffset, pid);
         return ownerDied ? ACQUIRED_OWNER_DIED : ACQUIRED;
     }
@@ -592,7 +694,7 @@ public final class RobustMutexProtocol {
         if (thread == null) {
             throw notHeld(record, null);
         }
-        if (thread.count() == 1 && thread.isOnlyHold(record.wordAddress)) {
+        if (thread.count() == 1 && thread.isOnlyHold(record.identity)) {
             // The common case, kept small: the thread's only record, held once; the list is just the head.
             AtomicMemory memory = record.memory;
             if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
@@ -604,13 +706,18 @@ public final class RobustMutexProtocol {
             releaseOrClearPending(thread, record, 0);
             thread.remove(0);
             Reference.reachabilityFence(memory);
+            AtomicMemory control = record.control;
+            if (control != null && control.getIntVolatile(0) != 0) {
+                // The last reference to a closing mapping may have been this hold.
+                record.region.tryUnmap();
+            }
             return;
         }
         unlockGeneral(thread, record);
     }
 
     private void unlockGeneral(RobustThread thread, MutexRecord record) {
-        int index = thread.indexOf(record.wordAddress);
+        int index = thread.indexOf(record.identity);
         if (index < 0) {
             throw notHeld(record, thread);
         }
@@ -624,11 +731,18 @@ public final class RobustMutexProtocol {
             memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
         }
         memory.putIntPlain(record.pidOffset, 0);
-        thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        // The held entry may be another mapping's record of the same mutex (the same file mapped twice); the
+        // list and the release use the one that was linked.
+        MutexRecord linked = thread.record(index);
+        thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
         unlink(thread, index);
-        releaseOrClearPending(thread, record, index);
+        releaseOrClearPending(thread, linked, index);
         thread.remove(index);
         Reference.reachabilityFence(memory);
+        AtomicMemory control = linked.control;
+        if (control != null && control.getIntVolatile(0) != 0) {
+            linked.region.tryUnmap();
+        }
     }
 
     /**
@@ -707,9 +821,9 @@ public final class RobustMutexProtocol {
     }
 
     private static IllegalMonitorStateException notHeld(MutexRecord record, RobustThread thread) {
+        // The word is not read here: a thread that does not hold the record keeps nothing of it mapped.
         return new IllegalMonitorStateException(record + " is not held by the current thread"
-                + (thread == null ? ", which has never taken a robust mutex" : " (tid " + thread.tid + ")")
-                + "; word " + FutexWord.describe(record.word()));
+                + (thread == null ? ", which has never taken a robust mutex" : " (tid " + thread.tid + ")"));
     }
 
     private void robustUnlockSyscall(RobustThread thread, MutexRecord record) {
@@ -747,7 +861,7 @@ public final class RobustMutexProtocol {
      */
     public boolean isHeldByCurrentThread(MutexRecord record) {
         RobustThread thread = registeredThreadFor(record);
-        return thread != null && thread.indexOf(record.wordAddress) >= 0;
+        return thread != null && thread.indexOf(record.identity) >= 0;
     }
 
     /**
@@ -758,7 +872,7 @@ public final class RobustMutexProtocol {
      */
     public int holdCount(MutexRecord record) {
         RobustThread thread = registeredThreadFor(record);
-        int index = thread == null ? -1 : thread.indexOf(record.wordAddress);
+        int index = thread == null ? -1 : thread.indexOf(record.identity);
         return index < 0 ? 0 : thread.holds(index);
     }
 
@@ -825,11 +939,38 @@ public final class RobustMutexProtocol {
             throw new AssertionError("a non-waiting, non-interruptible lock cannot be interrupted", e);
         }
         if (result == TIMED_OUT) {
-            throw new IllegalStateException(record + " is held (word " + FutexWord.describe(record.word())
-                    + "); reinitialize only when nobody holds it");
+            result = takeOverGoneOwner(record);
+        }
+        if (result == TIMED_OUT) {
+            throw new IllegalStateException(record + " is held by a live thread (word "
+                    + FutexWord.describe(record.word()) + "); reinitialize only when nobody holds it");
         }
         record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
         unlock(record);
+    }
+
+    /**
+     * For {@link #reinitialize}: a held word whose owner is gone (its TID names no thread) is taken over under
+     * the rule of {@link #takeOverIfOwnerGone}, as a waiter would take it.
+     *
+     * @return {@link #ACQUIRED_OWNER_DIED}, or {@link #TIMED_OUT} when a live thread holds it
+     */
+    private int takeOverGoneOwner(MutexRecord record) {
+        RobustThread thread = threadFor(record);
+        if (thread.count() >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT) {
+            throw tooManyMutexes(record, thread);
+        }
+        thread.ensureCapacity();
+        thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+        AtomicMemory control = record.control;
+        if (control != null && control.getIntVolatile(0) != 0) {
+            throw refuseClosed(thread, record);
+        }
+        if (takeOverIfOwnerGone(record, thread.tid, 0)) {
+            return acquired(thread, record, true, true);
+        }
+        thread.head.putLongRelease(thread.pendingOffset, 0);
+        return TIMED_OUT;
     }
 
     private void requireHeld(MutexRecord record, String operation) {

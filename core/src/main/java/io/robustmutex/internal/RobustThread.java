@@ -35,8 +35,8 @@ public final class RobustThread {
     private MutexRecord first;
     /** Held entries 1 and up (slot 0 is unused: see {@link #first}). */
     private MutexRecord[] records = new MutexRecord[4];
-    /** The word addresses and re-entrant hold counts of the held entries, in acquisition order. */
-    private long[] addresses = new long[4];
+    /** The identities and re-entrant hold counts of the held entries, in acquisition order. */
+    private long[] identities = new long[4];
     private int[] holds = new int[4];
     /**
      * The number of held records. Written only by the owning thread; other threads read it (racily) for
@@ -134,11 +134,15 @@ public final class RobustThread {
         return false;
     }
 
-    /** Index of the held record with this word address, searching from the most recent; -1 if not held. */
-    int indexOf(long wordAddress) {
-        long[] held = addresses;
+    /**
+     * Index of the held record with this identity, searching from the most recent; -1 if not held. The
+     * identity names the mutex whatever mapping reaches it, so a record held through one mapping of a file is
+     * held through every mapping of it.
+     */
+    int indexOf(long identity) {
+        long[] held = identities;
         for (int i = heldCount - 1; i >= 0; i--) {
-            if (held[i] == wordAddress) {
+            if (held[i] == identity) {
                 return i;
             }
         }
@@ -149,9 +153,9 @@ public final class RobustThread {
         return heldCount;
     }
 
-    /** Whether the first held record has this address and is held once (call only when one is held). */
-    boolean isOnlyHold(long wordAddress) {
-        return addresses[0] == wordAddress && holds[0] == 1;
+    /** Whether the first held record has this identity and is held once (call only when one is held). */
+    boolean isOnlyHold(long identity) {
+        return identities[0] == identity && holds[0] == 1;
     }
 
     MutexRecord record(int index) {
@@ -169,9 +173,9 @@ public final class RobustThread {
     /** Makes room for one more held record, so that {@link #push} cannot fail. */
     void ensureCapacity() {
         int n = heldCount;
-        if (n == addresses.length) {
+        if (n == identities.length) {
             records = Arrays.copyOf(records, n * 2);
-            addresses = Arrays.copyOf(addresses, n * 2);
+            identities = Arrays.copyOf(identities, n * 2);
             holds = Arrays.copyOf(holds, n * 2);
         }
     }
@@ -184,7 +188,7 @@ public final class RobustThread {
         } else if (first != record) {
             first = record;
         }
-        addresses[n] = record.wordAddress;
+        identities[n] = record.identity;
         holds[n] = 1;
         heldCount = n + 1;
     }
@@ -199,7 +203,7 @@ public final class RobustThread {
             } else {
                 System.arraycopy(records, index + 1, records, index, n - 1 - index);
             }
-            System.arraycopy(addresses, index + 1, addresses, index, n - 1 - index);
+            System.arraycopy(identities, index + 1, identities, index, n - 1 - index);
             System.arraycopy(holds, index + 1, holds, index, n - 1 - index);
         }
         if (n > 1) {

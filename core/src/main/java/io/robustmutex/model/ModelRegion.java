@@ -59,7 +59,7 @@ public final class ModelRegion {
             }
             int kindWord = memory.getIntVolatile(at + MutexRecordDescriptor.KIND_OFFSET);
             if (kindWord == 0) {
-                MutexRecord.initialize(memory, at, kind, process.pidNamespace().id());
+                MutexRecord.initialize(memory, at, kind, process.pidNamespace().id(), 0);
                 kindWord = MutexRecord.kindWord(kind);
             }
             MutexKind found = MutexRecord.decodeKind(kindWord);
@@ -71,8 +71,8 @@ public final class ModelRegion {
             // As the library does for a region: a record is used from one PID namespace only.
             MutexRecord.bindPidNamespace(memory, at, process.pidNamespace().id(), object.name() + "@" + offset);
             process.nameRecord(address + offset, name);
-            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind), process.protocol(), open,
-                    name);
+            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, name, null, 0,
+                    ((long) object.id << 32) | at), process.protocol(), open, name);
             mutexes.put(at, mutex);
             return mutex;
         }

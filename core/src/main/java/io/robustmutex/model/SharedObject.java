@@ -2,6 +2,7 @@ package io.robustmutex.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A shared memory object of the model (think of a file in {@code /dev/shm}): bytes that simulated processes
@@ -12,8 +13,12 @@ import java.nio.ByteOrder;
  */
 public final class SharedObject {
 
+    private static final AtomicInteger IDS = new AtomicInteger();
+
     private final String name;
     final ByteBuffer view;
+    /** Names the object in record identities: a record is the same mutex through every mapping of it. */
+    final int id = IDS.incrementAndGet();
 
     SharedObject(String name, int size) {
         if (size <= 0) {

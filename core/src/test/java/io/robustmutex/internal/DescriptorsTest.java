@@ -22,7 +22,7 @@ class DescriptorsTest {
         assertEquals(44, MutexRecordDescriptor.OWNER_PID_OFFSET);
         assertEquals(48, MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET);
         assertEquals(56, MutexRecordDescriptor.PID_NAMESPACE_OFFSET);
-        assertEquals(60, MutexRecordDescriptor.RESERVED_TAIL_OFFSET);
+        assertEquals(60, MutexRecordDescriptor.BOOT_STAMP_OFFSET);
         assertEquals(64, MutexRecordDescriptor.SIZE);
         assertEquals(64, MutexRecordDescriptor.ALIGNMENT);
     }

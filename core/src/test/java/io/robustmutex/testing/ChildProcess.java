@@ -60,6 +60,70 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /**
+     * The command that runs {@code main} as another user and group ({@code setpriv}, with no supplementary
+     * groups), with a copy of this JVM's class path that every user can read (this JVM's may lie under a
+     * private home directory). The copy is made once per JVM.
+     *
+     * @param uid the user id
+     * @param gid the group id
+     * @param main the class whose {@code main} runs
+     * @param args program arguments
+     * @return the command line
+     */
+    public static List<String> javaCommandAs(int uid, int gid, Class<?> main, String... args) {
+        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid,
+                "--clear-groups", "--"));
+        List<String> java = javaCommand(main, List.of("-XX:-UsePerfData"), args);
+        int cp = java.indexOf("-cp");
+        java.set(cp + 1, SharedClassPath.get());
+        command.addAll(java);
+        return command;
+    }
+
+    /** This JVM's class path copied where every user can read it. */
+    private static final class SharedClassPath {
+        private static String path;
+
+        static synchronized String get() {
+            if (path != null) {
+                return path;
+            }
+            try {
+                Path root = java.nio.file.Files.createTempDirectory("robust-mutex-cp");
+                java.nio.file.Files.setPosixFilePermissions(root,
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                List<String> copies = new ArrayList<>();
+                int n = 0;
+                for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                    Path source = Path.of(entry);
+                    if (!java.nio.file.Files.exists(source)) {
+                        continue;
+                    }
+                    Path target = root.resolve(n++ + (java.nio.file.Files.isDirectory(source) ? "" : ".jar"));
+                    try (var files = java.nio.file.Files.walk(source)) {
+                        for (Path file : files.toList()) {
+                            Path to = target.resolve(source.relativize(file).toString());
+                            if (java.nio.file.Files.isDirectory(file)) {
+                                java.nio.file.Files.createDirectories(to);
+                            } else {
+                                java.nio.file.Files.copy(file, java.nio.file.Files.isDirectory(source) ? to : target);
+                            }
+                            java.nio.file.Files.setPosixFilePermissions(java.nio.file.Files.isDirectory(source)
+                                    ? to : target, java.nio.file.attribute.PosixFilePermissions.fromString(
+                                    java.nio.file.Files.isDirectory(file) ? "rwxr-xr-x" : "rw-r--r--"));
+                        }
+                    }
+                    copies.add(target.toString());
+                }
+                path = String.join(java.io.File.pathSeparator, copies);
+                return path;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot copy the class path for another user", e);
+            }
+        }
+    }
+
+    /**
      * The command that {@link #start(Class, List, String...)} runs, for a test that runs it under another
      * program (for example {@code unshare -p -f --mount-proc}, to put the JVM in a new PID namespace).
      *

@@ -5,9 +5,12 @@ import io.robustmutex.MutexFileReport;
 import io.robustmutex.MutexSnapshot;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code inspect FILE}: every mutex of a mutex file, with its owner and whether that owner is still alive.
@@ -31,11 +34,13 @@ final class InspectCommand implements RobustMutexTool.Command {
             report = MutexFile.inspect(path);
         } catch (NoSuchFileException e) {
             err.println("inspect: " + path + ": no such file");
+            reportDeletedMappings(path, err);
             return 1;
         } catch (IOException e) {
             err.println("inspect: " + e.getMessage());
             return 1;
         }
+        reportDeletedMappings(path, out);
         out.println("file: " + report.path());
         out.printf("mutexes: %d %s, created %s%n", report.mutexes().size(), report.kind(), report.created());
         out.println("boot: " + (report.currentBoot() ? "current"
@@ -52,6 +57,35 @@ final class InspectCommand implements RobustMutexTool.Command {
                     yesNo(m.ownerDied()), m.fencingToken(), m.ownerDiedCount());
         }
         return 0;
+    }
+
+    /**
+     * Deleting a mutex file while processes use it splits them: those still mapping the deleted file exclude
+     * each other, not those that open the path afresh. The kernel names such a mapping "PATH (deleted)" in
+     * /proc/PID/maps; list the processes that have one.
+     */
+    private static void reportDeletedMappings(Path path, PrintStream out) {
+        String deleted = path.toAbsolutePath().normalize() + " (deleted)";
+        Map<Long, String> holders = new TreeMap<>();
+        try (DirectoryStream<Path> processes = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path process : processes) {
+                try {
+                    for (String line : Files.readAllLines(process.resolve("maps"))) {
+                        if (line.endsWith(deleted)) {
+                            long pid = Long.parseLong(process.getFileName().toString());
+                            holders.put(pid, ProcessHandle.of(pid).flatMap(p -> p.info().command()).orElse("?"));
+                            break;
+                        }
+                    }
+                } catch (IOException | SecurityException e) {
+                    // The process ended, or its maps are not ours to read.
+                }
+            }
+        } catch (IOException e) {
+            return;
+        }
+        holders.forEach((pid, command) -> out.println("warning: process " + pid + " (" + command + ") still maps a"
+                + " deleted mutex file that had this name; it no longer excludes processes that open " + path));
     }
 
     /**

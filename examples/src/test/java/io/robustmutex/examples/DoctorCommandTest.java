@@ -50,6 +50,8 @@ class DoctorCommandTest {
         assertEquals("glibc (futex_offset=-32)", values.get("robust_list_head"));
         assertEquals(caps.unlockPath().id(), values.get("unlock_path"));
         assertTrue(values.get("memory_access").startsWith(KernelSupport.memoryAccess()), values.get("memory_access"));
+        assertEquals("on close (membarrier private-expedited)", values.get("mapping_release"),
+                "this kernel (4.14 and later) releases closed files at once");
         assertEquals(Runtime.version().feature() >= 24 ? "varhandle" : "unsafe", KernelSupport.memoryAccess(),
                 "the suite runs without --sun-misc-unsafe-memory-access or -Dio.robustmutex.memoryAccess");
         List<String> lines = List.of(text.split("\n"));

@@ -109,7 +109,7 @@ class ExamplesTest {
         }
     }
 
-    /** inspect refuses a file that is not a mutex file, with the reason, and exits non-zero. */
+    /** inspect refuses a file that is not a mutex file, with the reason, and exits non-zero; a FIFO at once. */
     @Test
     void inspectRefusesABadFile() throws Exception {
         Path bad = Files.write(dir.resolve("bad"), new byte[5000]);
@@ -118,6 +118,31 @@ class ExamplesTest {
         assertTrue(inspect.err().contains("magic is missing"), inspect.err());
         assertEquals(1, run("inspect", dir.resolve("absent").toString()).exit());
         assertEquals(2, run("inspect").exit());
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Run onFifo = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> run("inspect", fifo.toString()));
+        assertEquals(1, onFifo.exit());
+        assertTrue(onFifo.err().contains("not a regular file"), onFifo.err());
+    }
+
+    /** inspect warns about a process that still maps a deleted mutex file of the same name. */
+    @Test
+    void inspectShowsADeletedFileStillMapped() throws Exception {
+        Path path = dir.resolve("deleted.mutex");
+        try (MutexFile file = MutexFile.open(path, 1)) {
+            file.mutex(0).lock();
+            file.mutex(0).unlock();
+            Files.delete(path);
+            Run gone = run("inspect", path.toString());
+            assertEquals(1, gone.exit());
+            assertTrue(gone.err().contains("process " + ProcessHandle.current().pid())
+                    && gone.err().contains("still maps a deleted mutex file"), gone.err());
+            MutexFile.open(path, 1).close();
+            Run replaced = run("inspect", path.toString());
+            assertEquals(0, replaced.exit(), replaced.err());
+            assertTrue(replaced.out().contains("still maps a deleted mutex file"), replaced.out());
+        }
     }
 
     /** Takes one mutex of a file and waits to be killed (a child JVM of the inspect test). */

@@ -1,0 +1,22 @@
+package io.robustmutex;
+
+/**
+ * A mutex record holds a value the library never writes: its state field is not 0, 1 or 2, or its fencing
+ * token is negative or has reached {@link Long#MAX_VALUE} (one more acquisition would wrap it). Something other
+ * than this library wrote the record. The acquisition that finds it releases the mutex and throws this;
+ * {@link MutexSnapshot#state()} reports {@link MutexState#DAMAGED}. {@link RobustMutex#reinitialize()}, called
+ * while nobody holds the mutex, repairs it: the state becomes consistent and a damaged token restarts at 1.
+ */
+public class MutexDamagedException extends IllegalStateException {
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Creates the exception.
+     *
+     * @param message which mutex, what was found, and what to do
+     */
+    public MutexDamagedException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,176 @@
+package io.robustmutex;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.robustmutex.internal.FutexWord;
+import io.robustmutex.internal.MutexFileHeaderDescriptor;
+import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.testing.ChildProcess;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every field of a mutex file is checked on open; values the library never writes in a record are damage that
+ * an acquisition reports and reinitialize() repairs; the boot-id reset spares live owners; a deleted file is
+ * seen as deleted.
+ */
+class RecordIntegrityTest {
+
+    @TempDir
+    Path dir;
+
+    private Path file(String name, int count, MutexKind kind) throws IOException {
+        Path path = dir.resolve(name);
+        MutexFile.open(path, count, kind).close();
+        return path;
+    }
+
+    private static void patch(Path path, long position, ByteBuffer bytes) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            channel.write(bytes, position);
+        }
+    }
+
+    private static ByteBuffer ints(int value) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value);
+    }
+
+    private static ByteBuffer longs(long value) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
+    }
+
+    private void assertRefused(String name, long position, ByteBuffer bytes, String field) throws IOException {
+        Path path = file(name, 3, MutexKind.PI);
+        patch(path, position, bytes);
+        byte[] before = Files.readAllBytes(path);
+        MutexFileFormatException e = assertThrows(MutexFileFormatException.class, () -> MutexFile.open(path, 3));
+        assertTrue(e.getMessage().contains(field) && e.getMessage().contains(path.toString()), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(path), "a refused file was modified");
+    }
+
+    /** Every header field and the reserved bytes of every record are validated, naming the field. */
+    @Test
+    void everyFieldIsValidated() throws IOException {
+        assertRefused("reserved.mutex", MutexFileHeaderDescriptor.RESERVED_OFFSET, ints(1), "reserved word");
+        assertRefused("ns.mutex", MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET, longs(0), "PID namespace=0");
+        assertRefused("ns-big.mutex", MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET, longs(1L << 40),
+                "PID namespace=");
+        assertRefused("id.mutex", MutexFileHeaderDescriptor.FILE_ID_OFFSET, longs(0), "file id=0");
+        assertRefused("created.mutex", MutexFileHeaderDescriptor.CREATED_OFFSET, longs(-5), "creation time=-5");
+        assertRefused("tail.mutex", 2000, ByteBuffer.wrap(new byte[] {1}), "tail must be zero");
+        assertRefused("kinds.mutex", MutexFileHeaderDescriptor.recordOffset(2) + MutexRecordDescriptor.KIND_OFFSET,
+                ints(0x100 | 2), "kind=NORMAL, but the header says");
+        assertRefused("link.mutex", MutexFileHeaderDescriptor.recordOffset(1)
+                + MutexRecordDescriptor.RESERVED_LINK_OFFSET, longs(7), "reserved bytes 16..23");
+        assertRefused("record-tail.mutex", MutexFileHeaderDescriptor.recordOffset(0)
+                + MutexRecordDescriptor.BOOT_STAMP_OFFSET, ints(9), "56..63");
+    }
+
+    /**
+     * A state the library never writes is damage: the file opens, the snapshot says DAMAGED, an acquisition
+     * throws MutexDamagedException holding nothing, and reinitialize() repairs it.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aDamagedStateIsReportedAndRepaired(MutexKind kind) throws Exception {
+        Path path = file("state-" + kind + ".mutex", 1, kind);
+        patch(path, MutexFileHeaderDescriptor.recordOffset(0) + MutexRecordDescriptor.STATE_OFFSET, ints(7));
+        try (MutexFile file = MutexFile.open(path, 1, kind)) {
+            RobustMutex mutex = file.mutex(0);
+            assertEquals(MutexState.DAMAGED, mutex.snapshot().state());
+            MutexDamagedException e = assertThrows(MutexDamagedException.class, mutex::acquire);
+            assertTrue(e.getMessage().contains("7") && e.getMessage().contains(path + "[0]"), e.getMessage());
+            assertFalse(mutex.isHeldByCurrentThread());
+            assertFalse(mutex.snapshot().locked());
+            assertThrows(MutexDamagedException.class, mutex::lock);
+            mutex.reinitialize();
+            assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
+            try (Acquisition held = mutex.acquire()) {
+                assertFalse(held.ownerDied());
+            }
+        }
+    }
+
+    /** The fencing token refuses to wrap: at Long.MAX_VALUE (or negative) it is damage; reinitialize restarts it. */
+    @Test
+    void theFencingTokenRefusesToWrap() throws Exception {
+        Path path = file("token.mutex", 2, MutexKind.PI);
+        patch(path, MutexFileHeaderDescriptor.recordOffset(0) + MutexRecordDescriptor.FENCING_TOKEN_OFFSET,
+                longs(Long.MAX_VALUE));
+        patch(path, MutexFileHeaderDescriptor.recordOffset(1) + MutexRecordDescriptor.FENCING_TOKEN_OFFSET,
+                longs(-3));
+        try (MutexFile file = MutexFile.open(path, 2)) {
+            for (int i = 0; i < 2; i++) {
+                RobustMutex mutex = file.mutex(i);
+                long token = mutex.snapshot().fencingToken();
+                MutexDamagedException e = assertThrows(MutexDamagedException.class, mutex::acquire);
+                assertTrue(e.getMessage().contains("fencing token"), e.getMessage());
+                assertEquals(token, mutex.snapshot().fencingToken(), "the token moved");
+                mutex.reinitialize();
+                try (Acquisition held = mutex.acquire()) {
+                    assertEquals(2, held.fencingToken(), "restarted at 1 by reinitialize, 2 now");
+                }
+            }
+        }
+    }
+
+    /**
+     * Rewriting the boot id while a process holds a mutex resets only the words of owners that are gone: the
+     * live holder keeps its mutex, while a word naming a TID that no thread has is reset.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aBootIdRewriteSparesLiveOwners(MutexKind kind) throws Exception {
+        Path path = file("boot-" + kind + ".mutex", 2, kind);
+        try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
+            holder.awaitLine(l -> l.startsWith("HELD"), Duration.ofSeconds(60));
+            int holderWord;
+            try (MutexFile peek = MutexFile.open(path, 2, kind)) {
+                holderWord = peek.mutex(0).snapshot().word();
+            }
+            patch(path, MutexFileHeaderDescriptor.recordOffset(1), ints(0x3ffffff0));
+            ByteBuffer id = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+            UUID other = UUID.randomUUID();
+            id.putLong(0, other.getMostSignificantBits()).putLong(8, other.getLeastSignificantBits());
+            patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, id);
+            try (MutexFile file = MutexFile.open(path, 2, kind)) {
+                assertEquals(1, file.wordsResetAfterReboot(), "only the dead owner's word is reset");
+                assertEquals(holderWord, file.mutex(0).snapshot().word(), "the live owner's word was reset");
+                Optional<Acquisition> stolen = Threads.runToEnd("thief", () -> file.mutex(0)
+                        .tryAcquire(Duration.ofMillis(300)));
+                assertTrue(stolen.isEmpty(), "a second process acquired while the first held");
+                assertEquals(FutexWord.OWNER_DIED, file.mutex(1).snapshot().word());
+            }
+        }
+    }
+
+    /** A mutex file deleted while open is reported as deleted through its handle. */
+    @Test
+    void aDeletedFileIsReported() throws Exception {
+        Path path = dir.resolve("deleted.mutex");
+        try (MutexFile file = MutexFile.open(path, 1)) {
+            assertFalse(file.isUnlinked());
+            Files.delete(path);
+            assertTrue(file.isUnlinked());
+            try (MutexFile fresh = MutexFile.open(path, 1)) {
+                assertFalse(fresh.isUnlinked(), "a new file has the name now");
+            }
+        }
+    }
+}
