@@ -42,6 +42,16 @@ import java.util.concurrent.locks.Lock;
  * }
  * }</pre>
  *
+ * <h2>Owner death through {@link Lock}</h2>
+ * The {@link Lock} methods cannot tell their caller that the previous owner died holding the mutex, and code
+ * written for {@code ReentrantLock} would carry on over half-updated data. So they never return normally after
+ * an owner death unless a {@link RecoveryHandler} is set: with one, it repairs the data inside the call and the
+ * mutex is marked consistent; without one, they release the mutex, leave it {@link MutexState#INCONSISTENT}
+ * (its next acquirer is told of the death in turn) and throw {@link OwnerDiedException}. The try-with-resources
+ * style ({@link #acquire()}) always returns, with {@link Acquisition#ownerDied()} saying what happened.
+ * Owner deaths, and mutexes becoming not recoverable, are logged through {@link System.Logger} at
+ * {@code WARNING}, naming the file and index.
+ *
  * <h2>Ownership</h2>
  * The mutex is owned by an OS thread: the thread that acquired it must release it, and a thread may acquire
  * it again while holding it (re-entrant, like {@link java.util.concurrent.locks.ReentrantLock}); it is
@@ -96,8 +106,8 @@ public final class RobustMutex implements Lock {
 
     /**
      * Sets the handler that repairs the protected data when a {@link Lock}-style acquisition finds that the
-     * previous owner died. Without one, such an acquisition leaves the mutex {@link MutexState#INCONSISTENT}
-     * (see {@link #isConsistent()}, {@link #markConsistent()}).
+     * previous owner died. Without one, such an acquisition releases the mutex and throws
+     * {@link OwnerDiedException} (see the class documentation).
      *
      * @param handler the handler, or null to remove it
      */
@@ -155,10 +165,19 @@ public final class RobustMutex implements Lock {
     // ---- java.util.concurrent.locks.Lock ----
 
     /**
-     * Acquires the mutex, waiting as long as it takes. If the previous owner died, the recovery handler (if
-     * any) repairs the data first.
+     * Acquires the mutex, waiting as long as it takes.
      *
+     * <p><b>If the previous owner died holding it</b>, this does not return normally unless a
+     * {@link RecoveryHandler} is set: the handler repairs the data first, with the mutex held, and the mutex is
+     * marked consistent; without a handler, the mutex is released again, left {@link MutexState#INCONSISTENT}
+     * for its next acquirer, and {@link OwnerDiedException} is thrown, so that the usual
+     * {@code lock(); try { ... } finally { unlock(); }} never runs over half-updated data (and, since the
+     * exception comes from {@code lock()}, the {@code finally} is not reached). To see owner deaths as values
+     * instead, use {@link #acquire()}.
+     *
+     * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
      * @throws MutexNotRecoverableException when the mutex is not recoverable, or the recovery handler failed
+     * @throws MutexDamagedException when the record holds values the library never writes
      */
     @Override
     public void lock() {
@@ -169,9 +188,11 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Acquires the mutex unless the thread is interrupted; interruption is noticed within one slice.
+     * Acquires the mutex unless the thread is interrupted; interruption is noticed within one slice. An owner
+     * death is handled as by {@link #lock()}.
      *
      * @throws InterruptedException when interrupted before acquiring
+     * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
      * @throws MutexNotRecoverableException when the mutex is not recoverable, or the recovery handler failed
      */
     @Override
@@ -181,9 +202,10 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Acquires the mutex if it is free now.
+     * Acquires the mutex if it is free now. An owner death is handled as by {@link #lock()}.
      *
      * @return whether it was acquired
+     * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
      */
     @Override
     public boolean tryLock() {
@@ -203,6 +225,7 @@ public final class RobustMutex implements Lock {
      * @param unit the unit of {@code time}
      * @return whether it was acquired
      * @throws InterruptedException when interrupted before acquiring (noticed within a slice)
+     * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
      */
     @Override
     public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
@@ -265,11 +288,20 @@ public final class RobustMutex implements Lock {
         }
     }
 
-    /** The previous owner died: let the recovery handler, if any, repair before the caller proceeds. */
+    /**
+     * The previous owner died: the recovery handler repairs before the caller proceeds; without one, nothing
+     * may return normally, so the mutex is released (still inconsistent, for the next acquirer to see) and the
+     * death reported as an exception.
+     */
     private void recover() {
         RecoveryHandler handler = recoveryHandler;
         if (handler == null) {
-            return;
+            protocol.releaseUnrepaired(record);
+            throw new OwnerDiedException(this + ": its previous owner died holding it, so the data it protects may"
+                    + " be half-updated. The Lock methods do not return after an owner death without a recovery"
+                    + " handler: the mutex was released, still INCONSISTENT, and its next acquirer is told too. Set"
+                    + " one with setRecoveryHandler(...), or use acquire() and Acquisition.ownerDied() /"
+                    + " markConsistent()");
         }
         try {
             handler.recover(this);

@@ -20,6 +20,9 @@ import java.util.concurrent.CountDownLatch;
  * <li>{@code open FILE COUNT KIND}: open (creating) the file, print {@code OPENED count=C}, exit.</li>
  * <li>{@code acquire-region REGION KIND}: map a {@link SharedMemory} region, take and release the mutex at
  *     offset 0, print {@code ACQUIRED ownerDied=B}, exit.</li>
+ * <li>{@code half-update REGION KIND}: in a {@link SharedMemory} region whose longs at 64 and 72 sum to 100,
+ *     take the mutex at offset 0 with {@code lock()}, move 30 out of the first, print {@code MID} and hang
+ *     until killed, before moving it into the second.</li>
  * <li>{@code hold-two FILE_A FILE_B KIND}: in one thread, acquire mutex 0 of file A, then mutex 0 of file B
  *     (creating both with one mutex of the kind), print {@code HELD}, then hang until killed.</li>
  * <li>{@code churn REGION KIND}: print {@code READY} and increment the counter of an increment region under the
@@ -64,6 +67,15 @@ public final class MutexWorker {
                 }
             }
             case "churn" -> churn(Path.of(args[1]), MutexKind.valueOf(args[2]));
+            case "half-update" -> {
+                SharedMemory region = SharedMemory.map(Path.of(args[1]), 4096);
+                RobustMutex mutex = region.mutex(0, MutexKind.valueOf(args[2]));
+                ByteBuffer data = region.buffer();
+                mutex.lock();
+                data.putLong(64, data.getLong(64) - 30);
+                System.out.println("MID");
+                new CountDownLatch(1).await();
+            }
             case "hold-two" -> {
                 MutexKind kind = MutexKind.valueOf(args[3]);
                 MutexFile a = MutexFile.open(Path.of(args[1]), 1, kind);

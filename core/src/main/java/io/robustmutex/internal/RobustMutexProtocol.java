@@ -269,7 +269,8 @@ public final class RobustMutexProtocol {
         }
         memory.putLongPlain(record.tokenOffset, token + 1);
         memory.putIntPlain(record.pidOffset, pid);
-        return ACQUIRED;
+        // Still inconsistent: an earlier holder was told of a death and declined to repair; so is this one.
+        return state == MutexRecordDescriptor.STATE_CONSISTENT ? ACQUIRED : ACQUIRED_OWNER_DIED;
     }
 
     private int lockUninterruptibly(MutexRecord record, long deadline) {
@@ -452,6 +453,8 @@ public final class RobustMutexProtocol {
                 while (!memory.compareAndSetInt(record.wordOffset, word, word & ~FutexWord.OWNER_DIED)) {
                     word = memory.getIntVolatile(record.wordOffset);
                 }
+                LOG.log(System.Logger.Level.WARNING, "{0}: its owner died holding it; tid {1} of process {2}"
+                        + " acquired it and is told so", record, thread.tid, pid);
             }
         }
 
@@ -469,7 +472,8 @@ public final class RobustMutexProtocol {
         // Reinitializing repairs a damaged token: it restarts at 1.
         memory.putLongPlain(record.tokenOffset, damagedToken ? 1 : token + 1);
         memory.putIntPlain(record.pidOffset, pid);
-        return ownerDied ? ACQUIRED_OWNER_DIED : ACQUIRED;
+        // Still inconsistent: an earlier holder was told of a death and declined to repair; so is this one.
+        return ownerDied || state == MutexRecordDescriptor.STATE_INCONSISTENT ? ACQUIRED_OWNER_DIED : ACQUIRED;
     }
 
     /**
@@ -698,7 +702,7 @@ public final class RobustMutexProtocol {
             // The common case, kept small: the thread's only record, held once; the list is just the head.
             AtomicMemory memory = record.memory;
             if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-                memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
+                becomeNotRecoverable(record);
             }
             memory.putIntPlain(record.pidOffset, 0);
             thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
@@ -713,10 +717,32 @@ public final class RobustMutexProtocol {
             }
             return;
         }
-        unlockGeneral(thread, record);
+        unlockGeneral(thread, record, false);
     }
 
-    private void unlockGeneral(RobustThread thread, MutexRecord record) {
+    /**
+     * Releases a record whose acquisition reported an owner death, without repairing it and without making it
+     * not recoverable: it stays INCONSISTENT, so its next acquirer is told of the death too. For a caller
+     * that was told of the death but has no way to repair ({@code Lock.lock()} without a recovery handler).
+     *
+     * @param record a record the calling thread holds once, just acquired
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    public void releaseUnrepaired(MutexRecord record) {
+        RobustThread thread = registeredThreadFor(record);
+        if (thread == null) {
+            throw notHeld(record, null);
+        }
+        unlockGeneral(thread, record, true);
+    }
+
+    private void becomeNotRecoverable(MutexRecord record) {
+        record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
+        LOG.log(System.Logger.Level.WARNING, "{0}: released without being marked consistent after its owner died;"
+                + " it is not recoverable until reinitialize() is called", record);
+    }
+
+    private void unlockGeneral(RobustThread thread, MutexRecord record, boolean keepInconsistent) {
         int index = thread.indexOf(record.identity);
         if (index < 0) {
             throw notHeld(record, thread);
@@ -727,8 +753,9 @@ public final class RobustMutexProtocol {
             return;
         }
         AtomicMemory memory = record.memory;
-        if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-            memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
+        if (!keepInconsistent
+                && memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            becomeNotRecoverable(record);
         }
         memory.putIntPlain(record.pidOffset, 0);
         // The held entry may be another mapping's record of the same mutex (the same file mapped twice); the
