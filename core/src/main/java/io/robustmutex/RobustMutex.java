@@ -159,7 +159,7 @@ public final class RobustMutex implements Lock {
 
     private Acquisition acquisition(int result) {
         return new HeldAcquisition(this, Thread.currentThread(), result == RobustMutexProtocol.ACQUIRED_OWNER_DIED,
-                protocol.tokenOfHeld(record));
+                protocol.fencingToken(record));
     }
 
     // ---- java.util.concurrent.locks.Lock ----

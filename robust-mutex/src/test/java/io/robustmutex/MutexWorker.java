@@ -25,6 +25,11 @@ import java.util.concurrent.CountDownLatch;
  *     until killed, before moving it into the second.</li>
  * <li>{@code hold-two FILE_A FILE_B KIND}: in one thread, acquire mutex 0 of file A, then mutex 0 of file B
  *     (creating both with one mutex of the kind), print {@code HELD}, then hang until killed.</li>
+ * <li>{@code cross-mapping REGION KIND OP}: map REGION twice (two sizes, so two mappings), take the mutex at
+ *     offset 0 through the first, close the second, then run OP ({@code unlock}, {@code fencingToken},
+ *     {@code markConsistent}, {@code isConsistent}, {@code getHoldCount}, {@code tryLock}) through the
+ *     second mapping's handle; print {@code RESULT} and what OP returned or threw, then {@code HELD=B} for the
+ *     first handle, and exit. A crash of the JVM is the failure this looks for.</li>
  * <li>{@code churn REGION KIND}: print {@code READY} and increment the counter of an increment region under the
  *     mutex until killed. An acquisition that finds another process's marker must report the owner's death, and
  *     that process must be in the parent's kill log (offset {@link #KILLED}); otherwise print a line starting
@@ -91,7 +96,44 @@ public final class MutexWorker {
                     System.out.println("ACQUIRED ownerDied=" + held.ownerDied());
                 }
             }
+            case "cross-mapping" -> crossMapping(Path.of(args[1]), MutexKind.valueOf(args[2]), args[3]);
             default -> throw new IllegalArgumentException("unknown command " + args[0]);
+        }
+    }
+
+    static void crossMapping(Path path, MutexKind kind, String operation) throws Exception {
+        try (SharedMemory first = SharedMemory.map(path, 4096)) {
+            SharedMemory second = SharedMemory.map(path, 8192);
+            RobustMutex viaFirst = first.mutex(0, kind);
+            RobustMutex viaSecond = second.mutex(0, kind);
+            viaFirst.lock();
+            long token = viaFirst.fencingToken();
+            second.close();
+            String result;
+            try {
+                result = switch (operation) {
+                    case "unlock" -> {
+                        viaSecond.unlock();
+                        yield "unlocked";
+                    }
+                    case "fencingToken" -> "token " + (viaSecond.fencingToken() == token ? "same" : "different");
+                    case "markConsistent" -> {
+                        viaSecond.markConsistent();
+                        yield "marked";
+                    }
+                    case "isConsistent" -> "consistent=" + viaSecond.isConsistent();
+                    case "getHoldCount" -> "holds=" + viaSecond.getHoldCount();
+                    case "tryLock" -> "tryLock=" + viaSecond.tryLock();
+                    default -> throw new IllegalArgumentException("unknown operation " + operation);
+                };
+            } catch (RuntimeException e) {
+                result = "threw " + e.getClass().getSimpleName() + ": " + e.getMessage();
+            }
+            System.out.println("RESULT " + result);
+            System.out.println("HELD=" + viaFirst.isHeldByCurrentThread());
+            while (viaFirst.isHeldByCurrentThread()) {
+                viaFirst.unlock();
+            }
         }
     }
 

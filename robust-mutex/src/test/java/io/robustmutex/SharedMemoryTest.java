@@ -7,16 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.testing.ChildProcess;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Mutex records embedded in a caller's mapped region, next to its data. */
 class SharedMemoryTest {
@@ -158,6 +161,34 @@ class SharedMemoryTest {
                     return !held.ownerDied();
                 }
             }));
+        }
+    }
+
+    /**
+     * A mutex held through one mapping and used through a second mapping of the same file after the second was
+     * closed: the second mapping's memory is gone, so the hold's own record (in the first mapping) is the one
+     * to use. Each operation runs in a child JVM, because touching the unmapped memory crashes the JVM.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"unlock", "fencingToken", "markConsistent", "isConsistent", "getHoldCount", "tryLock"})
+    void aHoldIsUsableThroughAClosedSecondMapping(String operation) throws Exception {
+        for (MutexKind kind : MutexKind.values()) {
+            Path path = dir.resolve("cross-" + operation + "-" + kind);
+            try (ChildProcess child = ChildProcess.start(MutexWorker.class, "cross-mapping", path.toString(),
+                    kind.name(), operation)) {
+                assertEquals(0, child.waitFor(Duration.ofSeconds(60)), () -> kind + " " + operation + ": the child"
+                        + " did not exit normally; stdout=" + child.lines() + ", stderr=" + child.errorLines());
+                String expected = switch (operation) {
+                    case "unlock" -> "RESULT unlocked";
+                    case "fencingToken" -> "RESULT token same";
+                    case "markConsistent" -> "RESULT marked";
+                    case "isConsistent" -> "RESULT consistent=true";
+                    case "getHoldCount" -> "RESULT holds=1";
+                    default -> "RESULT threw IllegalStateException: " + path + " is closed";
+                };
+                assertEquals(List.of(expected, "HELD=" + !"unlock".equals(operation)), child.lines(),
+                        kind + " " + operation);
+            }
         }
     }
 

@@ -699,21 +699,24 @@ public final class RobustMutexProtocol {
             throw notHeld(record, null);
         }
         if (thread.count() == 1 && thread.isOnlyHold(record.identity)) {
-            // The common case, kept small: the thread's only record, held once; the list is just the head.
-            AtomicMemory memory = record.memory;
-            if (memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-                becomeNotRecoverable(record);
+            // The common case, kept small: the thread's only record, held once; the list is just the head. The
+            // record linked is the one used: the caller's may be another mapping of the same mutex, perhaps
+            // closed since, while the hold keeps the linked one's mapping.
+            MutexRecord linked = thread.record(0);
+            AtomicMemory memory = linked.memory;
+            if (memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+                becomeNotRecoverable(linked);
             }
-            memory.putIntPlain(record.pidOffset, 0);
-            thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+            memory.putIntPlain(linked.pidOffset, 0);
+            thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
             thread.head.putLongRelease(thread.listNextOffset, thread.headAddress);
-            releaseOrClearPending(thread, record, 0);
+            releaseOrClearPending(thread, linked, 0);
             thread.remove(0);
             Reference.reachabilityFence(memory);
-            AtomicMemory control = record.control;
+            AtomicMemory control = linked.control;
             if (control != null && control.getIntVolatile(0) != 0) {
                 // The last reference to a closing mapping may have been this hold.
-                record.region.tryUnmap();
+                linked.region.tryUnmap();
             }
             return;
         }
@@ -752,15 +755,16 @@ public final class RobustMutexProtocol {
             thread.setHolds(index, holds - 1);
             return;
         }
-        AtomicMemory memory = record.memory;
-        if (!keepInconsistent
-                && memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-            becomeNotRecoverable(record);
-        }
-        memory.putIntPlain(record.pidOffset, 0);
-        // The held entry may be another mapping's record of the same mutex (the same file mapped twice); the
-        // list and the release use the one that was linked.
+        // The held entry may be another mapping's record of the same mutex (the same file mapped twice, the
+        // caller's mapping perhaps closed since): everything uses the one that was linked, whose mapping the hold
+        // keeps.
         MutexRecord linked = thread.record(index);
+        AtomicMemory memory = linked.memory;
+        if (!keepInconsistent
+                && memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            becomeNotRecoverable(linked);
+        }
+        memory.putIntPlain(linked.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
         unlink(thread, index);
         releaseOrClearPending(thread, linked, index);
@@ -910,9 +914,9 @@ public final class RobustMutexProtocol {
      * @throws IllegalMonitorStateException when the calling thread does not hold it
      */
     public void markConsistent(MutexRecord record) {
-        requireHeld(record, "markConsistent");
-        if (record.memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-            record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
+        MutexRecord held = heldRecord(record, "markConsistent");
+        if (held.memory.getIntPlain(held.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            held.memory.putIntRelease(held.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
         }
     }
 
@@ -923,8 +927,8 @@ public final class RobustMutexProtocol {
      * @return true unless an owner died and the data was not marked consistent since
      */
     public boolean isConsistent(MutexRecord record) {
-        requireHeld(record, "isConsistent");
-        return record.memory.getIntPlain(record.stateOffset) == MutexRecordDescriptor.STATE_CONSISTENT;
+        MutexRecord held = heldRecord(record, "isConsistent");
+        return held.memory.getIntPlain(held.stateOffset) == MutexRecordDescriptor.STATE_CONSISTENT;
     }
 
     /**
@@ -934,18 +938,8 @@ public final class RobustMutexProtocol {
      * @return the token
      */
     public long fencingToken(MutexRecord record) {
-        requireHeld(record, "fencingToken");
-        return record.memory.getLongPlain(record.tokenOffset);
-    }
-
-    /**
-     * The fencing token of a record the caller has just acquired, without checking that it holds it.
-     *
-     * @param record a record held by the calling thread
-     * @return the token
-     */
-    public long tokenOfHeld(MutexRecord record) {
-        return record.memory.getLongPlain(record.tokenOffset);
+        MutexRecord held = heldRecord(record, "fencingToken");
+        return held.memory.getLongPlain(held.tokenOffset);
     }
 
     /**
@@ -1000,10 +994,18 @@ public final class RobustMutexProtocol {
         return TIMED_OUT;
     }
 
-    private void requireHeld(MutexRecord record, String operation) {
-        if (!isHeldByCurrentThread(record)) {
+    /**
+     * The record through which the calling thread holds the mutex: the one it linked, which may be another
+     * mapping's record of the same mutex than the caller's. Only that one is known to stay mapped: the hold keeps
+     * its mapping, and the caller's may have been closed since.
+     */
+    private MutexRecord heldRecord(MutexRecord record, String operation) {
+        RobustThread thread = registeredThreadFor(record);
+        int index = thread == null ? -1 : thread.indexOf(record.identity);
+        if (index < 0) {
             throw new IllegalMonitorStateException(operation + ": " + record
                     + " is not held by the current thread");
         }
+        return thread.record(index);
     }
 }
