@@ -42,6 +42,14 @@ public final class MappedRegion {
     private static final int OPEN = 0;
     private static final int CLOSING = 1;
     private static final int UNMAPPED = 2;
+    /**
+     * The state (not a control word value) of a region whose control word says closing but whose barrier has
+     * not passed yet: a locker that stored its pending slot but has not read the control word may still be
+     * invisible, so nothing may unmap it. It stays so for good when the barrier fails.
+     */
+    private static final int FENCING = 3;
+
+    private static final System.Logger LOG = System.getLogger(MappedRegion.class.getName());
 
     private static final Object REGISTRY = new Object();
     private static final Map<FileKey, Inode> INODES = new HashMap<>();
@@ -150,10 +158,22 @@ public final class MappedRegion {
                 return;
             }
             control.putIntVolatile(0, CLOSING);
+            // Not unmappable yet, by this thread or any other (tryUnmap, retryClosing), until the barrier has
+            // made every locker's pending store visible.
+            state = FENCING;
+        }
+        try {
+            membarrier().all();
+        } catch (RuntimeException | Error failure) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: the process-wide memory barrier failed ({1}); the mapping"
+                    + " stays until the JVM exits, because a thread about to lock may not be visible yet", path,
+                    failure.toString());
+            return;
+        }
+        synchronized (REGISTRY) {
             state = CLOSING;
             CLOSING_REGIONS.add(this);
         }
-        membarrier().all();
         tryUnmap();
     }
 
@@ -189,8 +209,7 @@ public final class MappedRegion {
             }
             long result = sys.munmap(address, size);
             if (result < 0) {
-                System.getLogger(MappedRegion.class.getName()).log(System.Logger.Level.WARNING,
-                        "{0}: munmap failed: {1}", path, Errno.name((int) -result));
+                LOG.log(System.Logger.Level.WARNING, "{0}: munmap failed: {1}", path, Errno.name((int) -result));
             }
             file.close();
             state = UNMAPPED;
@@ -251,6 +270,18 @@ public final class MappedRegion {
     public static String releaseMode() {
         Membarrier barrier = membarrier();
         return barrier == null ? "none" : "membarrier " + barrier.describe();
+    }
+
+    /**
+     * Replaces the barrier, for tests.
+     *
+     * @param barrier the barrier to use from now on
+     * @return the one used until now
+     */
+    static Membarrier useMembarrier(Membarrier barrier) {
+        Membarrier previous = membarrier();
+        membarrier = barrier;
+        return previous;
     }
 
     private static Membarrier membarrier() {
@@ -380,6 +411,6 @@ public final class MappedRegion {
     @Override
     public String toString() {
         return String.format("MappedRegion[%s, 0x%x, %d bytes%s]", path, address, size,
-                state == OPEN ? "" : state == CLOSING ? ", closing" : ", unmapped");
+                state == OPEN ? "" : state == UNMAPPED ? ", unmapped" : ", closing");
     }
 }

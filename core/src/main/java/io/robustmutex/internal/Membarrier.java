@@ -21,10 +21,25 @@ public final class Membarrier {
 
     private final LinuxSyscalls sys;
     private final int command;
+    /** What {@link #all()} runs instead of the system call; null for the system call. */
+    private final Runnable substitute;
 
     private Membarrier(LinuxSyscalls sys, int command) {
         this.sys = sys;
         this.command = command;
+        this.substitute = null;
+    }
+
+    /**
+     * A barrier that runs {@code all} instead of the system call, for tests that must stop a thread inside
+     * the barrier or make it fail.
+     *
+     * @param all what {@link #all()} runs
+     */
+    Membarrier(Runnable all) {
+        this.sys = null;
+        this.command = CMD_PRIVATE_EXPEDITED;
+        this.substitute = all;
     }
 
     /**
@@ -76,6 +91,10 @@ public final class Membarrier {
     public void all() {
         if (command < 0) {
             throw new IllegalStateException("this kernel offers no membarrier");
+        }
+        if (substitute != null) {
+            substitute.run();
+            return;
         }
         Errno.check("membarrier", sys.membarrier(command, 0));
     }

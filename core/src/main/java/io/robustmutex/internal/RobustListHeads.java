@@ -1,6 +1,9 @@
 package io.robustmutex.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +32,9 @@ public final class RobustListHeads {
     private static final int CHUNK_SIZE = SLOT_SIZE * SLOTS_PER_CHUNK;
 
     private static final Object LOCK = new Object();
+    /** Atomic access to a head's slots, which are 8-aligned in direct buffers. */
+    private static final VarHandle PENDING = MethodHandles.byteBufferViewVarHandle(long[].class,
+            ByteOrder.LITTLE_ENDIAN);
     /** Every chunk ever allocated; never freed. */
     private static final List<ByteBuffer> CHUNKS = new ArrayList<>();
     private static volatile long[] chunkAddresses = new long[0];
@@ -163,12 +169,15 @@ public final class RobustListHeads {
         long end = start + memory.size();
         synchronized (LOCK) {
             for (Slot slot : IN_USE) {
-                if (slot.retained instanceof RobustThread thread && thread.holdsIn(memory)) {
-                    return true;
-                }
-                long pending = slot.head.getLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET)
+                // Pending first, with acquire: a lock stores its held entry before it clears pending (with
+                // release), so a cleared slot read here means the held list below shows the record. Read the
+                // other way round, a lock finishing in between would be missed by both reads.
+                long pending = (long) PENDING.getAcquire(slot.head, RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET)
                         & ~RobustListHeadDescriptor.PI_BIT;
                 if (pending >= start && pending < end) {
+                    return true;
+                }
+                if (slot.retained instanceof RobustThread thread && thread.holdsIn(memory)) {
                     return true;
                 }
             }

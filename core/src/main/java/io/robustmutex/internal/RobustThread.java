@@ -1,5 +1,7 @@
 package io.robustmutex.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
@@ -8,10 +10,28 @@ import java.util.Arrays;
  *
  * <p>The held list mirrors the kernel-visible list: the kernel list runs from the head through the most
  * recently acquired record to the oldest and back to the head, so held entry {@code i} is preceded (towards
- * the head) by entry {@code i + 1} and followed by entry {@code i - 1}. Only the owning thread touches this
- * object, except for diagnostic reads of {@link #heldCount()}.
+ * the head) by entry {@code i + 1} and followed by entry {@code i - 1}. Only the owning thread changes this
+ * object. Other threads read it for diagnostics ({@link #heldCount()}, racily) and, when they close a mapping,
+ * to learn whether this thread holds a record in it ({@link #holdsIn}): that answer must be exact, so changes
+ * to the held list are bracketed by a version number, odd while a change is under way, and the reader keeps
+ * an answer only if the version was even and unchanged around its reading (a sequence lock). The owner pays
+ * two plain stores per change, ordered by a store-store fence and a release store, which cost no instruction
+ * on x86.
  */
 public final class RobustThread {
+
+    private static final VarHandle VERSION;
+
+    static {
+        try {
+            VERSION = MethodHandles.lookup().findVarHandle(RobustThread.class, "version", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** How often {@link #holdsIn} tries for a stable reading before answering "holds" to be safe. */
+    private static final int STABLE_READ_ATTEMPTS = 10_000;
 
     /** The Java thread this state belongs to (the carrier of a simulated thread in the model). */
     final Thread owner;
@@ -43,6 +63,8 @@ public final class RobustThread {
      * diagnostics only, so it is a plain field: a volatile write here would put a full fence on every lock.
      */
     private int heldCount;
+    /** Odd while the owner changes the held list; see the class comment. */
+    private int version;
 
     /**
      * Creates the state of a thread whose head is registered.
@@ -117,12 +139,30 @@ public final class RobustThread {
     }
 
     /**
-     * Whether the thread holds a record of the given memory.
+     * Whether the thread holds a record of the given memory. Exact whatever the owner is doing: a thread that
+     * holds a record of it is never reported as not holding one. When the owner changes its list so often that
+     * no stable reading can be had, the answer is "holds", which only delays the unmapping it guards.
      *
      * @param memory a memory region
-     * @return true when one of the held records lies in it
+     * @return true when one of the held records lies in it (or no stable reading could be had)
      */
     public boolean holdsIn(AtomicMemory memory) {
+        for (int attempt = 0; attempt < STABLE_READ_ATTEMPTS; attempt++) {
+            int before = (int) VERSION.getAcquire(this);
+            if ((before & 1) == 0) {
+                boolean holds = scan(memory);
+                // The reads of the list before the second read of the version (StampedLock.validate does the same).
+                VarHandle.acquireFence();
+                if ((int) VERSION.getOpaque(this) == before) {
+                    return holds;
+                }
+            }
+            Thread.onSpinWait();
+        }
+        return true;
+    }
+
+    private boolean scan(AtomicMemory memory) {
         MutexRecord[] snapshot = records;
         int count = Math.min(heldCount, snapshot.length);
         for (int i = 0; i < count; i++) {
@@ -132,6 +172,19 @@ public final class RobustThread {
             }
         }
         return false;
+    }
+
+    /** Starts a change of the held list: the version becomes odd before any of the change can be seen. */
+    private int beginChange() {
+        int v = version;
+        version = v + 1;
+        VarHandle.storeStoreFence();
+        return v;
+    }
+
+    /** Ends a change: the version becomes even again once all of the change can be seen. */
+    private void endChange(int v) {
+        VERSION.setRelease(this, v + 2);
     }
 
     /**
@@ -182,6 +235,7 @@ public final class RobustThread {
 
     /** Appends a newly acquired record (the new first entry of the kernel list); capacity was ensured. */
     void push(MutexRecord record) {
+        int v = beginChange();
         int n = heldCount;
         if (n != 0) {
             records[n] = record;
@@ -191,10 +245,12 @@ public final class RobustThread {
         identities[n] = record.identity;
         holds[n] = 1;
         heldCount = n + 1;
+        endChange(v);
     }
 
     /** Removes entry {@code index}, keeping the order of the rest. */
     void remove(int index) {
+        int v = beginChange();
         int n = heldCount;
         if (index != n - 1) {
             if (index == 0) {
@@ -210,5 +266,6 @@ public final class RobustThread {
             records[n - 1] = null;
         }
         heldCount = n - 1;
+        endChange(v);
     }
 }

@@ -26,6 +26,7 @@ public final class ChildProcess implements AutoCloseable {
     private final Process process;
     private final List<String> out = new CopyOnWriteArrayList<>();
     private final List<String> err = new CopyOnWriteArrayList<>();
+    private final List<Thread> pumps = new ArrayList<>();
 
     /**
      * Starts a command.
@@ -43,8 +44,8 @@ public final class ChildProcess implements AutoCloseable {
 
     private ChildProcess(Process process) {
         this.process = process;
-        pump(process.getInputStream(), out, "child-stdout-" + process.pid());
-        pump(process.getErrorStream(), err, "child-stderr-" + process.pid());
+        pumps.add(pump(process.getInputStream(), out, "child-stdout-" + process.pid()));
+        pumps.add(pump(process.getErrorStream(), err, "child-stderr-" + process.pid()));
     }
 
     /**
@@ -162,7 +163,7 @@ public final class ChildProcess implements AutoCloseable {
         return start(main, List.of(), args);
     }
 
-    private static void pump(InputStream stream, List<String> lines, String name) {
+    private static Thread pump(InputStream stream, List<String> lines, String name) {
         Thread thread = new Thread(() -> {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                 for (String line = reader.readLine(); line != null; line = reader.readLine()) {
@@ -174,6 +175,7 @@ public final class ChildProcess implements AutoCloseable {
         }, name);
         thread.setDaemon(true);
         thread.start();
+        return thread;
     }
 
     /**
@@ -252,7 +254,7 @@ public final class ChildProcess implements AutoCloseable {
     }
 
     /**
-     * Waits for the child to exit.
+     * Waits for the child to exit, and for everything it printed to be collected.
      *
      * @param timeout the longest wait
      * @return the exit code
@@ -263,6 +265,10 @@ public final class ChildProcess implements AutoCloseable {
                 process.destroyForcibly();
                 throw new AssertionError("child " + pid() + " did not exit within " + timeout + "; stdout=" + out
                         + ", stderr=" + err);
+            }
+            // The pipes end when the child (and any process it left holding them) is gone.
+            for (Thread pump : pumps) {
+                pump.join(TimeUnit.SECONDS.toMillis(10));
             }
             return process.exitValue();
         } catch (InterruptedException e) {
