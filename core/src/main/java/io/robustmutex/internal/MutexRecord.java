@@ -20,11 +20,13 @@ public final class MutexRecord {
     /** The mapping, told when a record of a closing mapping is released; null where none is needed. */
     final MappedRegion region;
     /**
-     * This boot's stamp, written to the record before every acquisition from a free word, so that a word held
+     * This boot's stamp, which the record carries once a thread of this boot has used it, so that a word held
      * since an earlier boot is told by its stale stamp; 0 for records whose file header records the boot.
      */
     final int bootStamp;
     final int stampOffset;
+    /** The stamp's address: threads waiting for another's take-over of an earlier boot's word sleep on it. */
+    final long stampAddress;
     final AtomicMemory memory;
     final int offset;
     final int wordOffset;
@@ -96,6 +98,7 @@ public final class MutexRecord {
         this.diedCountOffset = offset + MutexRecordDescriptor.OWNER_DIED_COUNT_OFFSET;
         this.kindOffset = offset + MutexRecordDescriptor.KIND_OFFSET;
         this.wordAddress = memory.address() + wordOffset;
+        this.stampAddress = memory.address() + stampOffset;
         this.entryAddress = memory.address() + nextOffset;
         this.entryPointer = pi ? entryAddress | RobustListHeadDescriptor.PI_BIT : entryAddress;
     }

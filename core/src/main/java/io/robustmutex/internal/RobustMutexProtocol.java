@@ -357,8 +357,23 @@ public final class RobustMutexProtocol {
     /** The acquisition once pending names the record and its mapping is known to stay. */
     private int lockAfterPending(RobustThread thread, MutexRecord record, long deadline, boolean interruptible,
             boolean reinitializing) throws InterruptedException {
-        if (record.bootStamp != 0 && stampOrTakeOverStaleBoot(thread, record)) {
-            return acquired(thread, record, true, reinitializing);
+        if (record.bootStamp != 0 && record.memory.getIntVolatile(record.stampOffset) != record.bootStamp) {
+            int stale;
+            try {
+                stale = stampOrTakeOverStaleBoot(thread, record, deadline, interruptible);
+            } catch (Throwable failure) {
+                thread.head.putLongRelease(thread.pendingOffset, 0);
+                letClosingMappingGo(record);
+                throw failure;
+            }
+            if (stale == STALE_TAKEN_OVER) {
+                return acquired(thread, record, true, reinitializing);
+            }
+            if (stale == STALE_BUSY) {
+                thread.head.putLongRelease(thread.pendingOffset, 0);
+                letClosingMappingGo(record);
+                return TIMED_OUT;
+            }
         }
         if (record.memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             // A word taken from 0 carries no news of a dead owner.
@@ -367,39 +382,102 @@ public final class RobustMutexProtocol {
         return lockContended(thread, record, deadline, interruptible, reinitializing);
     }
 
+    /** A stamp with this bit is a claim: the thread whose TID is in the other bits is stamping the record. */
+    static final int CLAIM_BIT = 0x8000_0000;
+    /** {@link #stampOrTakeOverStaleBoot}: the stamp is this boot's; go on as usual. */
+    private static final int STALE_NONE = 0;
+    /** {@link #stampOrTakeOverStaleBoot}: the caller took over a word held since an earlier boot. */
+    private static final int STALE_TAKEN_OVER = 1;
+    /** {@link #stampOrTakeOverStaleBoot}: another live thread is stamping it and the deadline passed. */
+    private static final int STALE_BUSY = 2;
+
     /**
-     * For a record that keeps its boot stamp (a shared-memory region): a held word whose stamp is another
-     * boot's was taken in an earlier boot (every acquirer of this boot stamps the record before its
-     * compare-and-swap, so the word is read first, then the stamp); its TID means nothing now, so the word is
-     * taken over from exactly the value read, and the death reported. A free word is stamped before it is
-     * taken. A stamp of 0 says nothing (a record written before stamps existed): such a held word is left to
-     * the ordinary path, where an owner that is gone is found by its TID.
+     * For a record that keeps its boot stamp (a shared-memory region) and does not carry this boot's: the
+     * first thread of this boot to use it stamps it, and takes over a word still held by an earlier boot's TID
+     * (which means nothing now, and may name an unrelated live thread), reporting the death.
      *
-     * @return true when the caller took over a word held since an earlier boot
+     * <p>The word and the stamp are two fields, so the thread first claims the record: it swaps the stamp from
+     * the stale value it read to {@code CLAIM_BIT | tid}. Only one thread can win that swap; while the claim
+     * stands, nobody else touches the word (a lock reads the stamp before the word, and goes no further than
+     * here unless the stamp is this boot's). The claimant then takes over a held word, or leaves a free one as
+     * it is, stores this boot's stamp and wakes the threads waiting on the stamp. Those waiters sleep on the
+     * stamp, bounded by the re-check interval: a claimant that dies leaves its claim behind, and a claim whose
+     * TID names no thread is claimed again (a claimant dying after its take-over had its TID in the word and
+     * was released by its exit like any holder: the next claimant finds the word free, with OWNER_DIED). Every
+     * acquirer of this boot therefore finds this boot's stamp before it takes the word, and a held word next
+     * to a stale stamp is always an earlier boot's. A stamp of 0 says nothing (a record written before stamps
+     * existed): such a record is left to the ordinary path, where an owner that is gone is found by its TID.
+     *
+     * @return {@link #STALE_NONE}, {@link #STALE_TAKEN_OVER} or {@link #STALE_BUSY}
      */
-    private boolean stampOrTakeOverStaleBoot(RobustThread thread, MutexRecord record) {
+    private int stampOrTakeOverStaleBoot(RobustThread thread, MutexRecord record, long deadline,
+            boolean interruptible) throws InterruptedException {
         AtomicMemory memory = record.memory;
+        int claim = CLAIM_BIT | thread.tid;
         while (true) {
-            int word = memory.getIntVolatile(record.wordOffset);
             int stamp = memory.getIntVolatile(record.stampOffset);
-            if (stamp == record.bootStamp) {
-                return false;
+            if (stamp == record.bootStamp || stamp == 0) {
+                return STALE_NONE;
             }
-            if ((word & FutexWord.TID_MASK) == 0) {
-                memory.putIntRelease(record.stampOffset, record.bootStamp);
-                return false;
+            if ((stamp & CLAIM_BIT) != 0 && stamp != claim && kernel.threadExists(stamp & ~CLAIM_BIT)) {
+                if (!awaitClaim(record, stamp, deadline, interruptible)) {
+                    return STALE_BUSY;
+                }
+                continue;
             }
-            if (stamp == 0) {
-                return false;
+            if (!memory.compareAndSetInt(record.stampOffset, stamp, claim)) {
+                continue;
             }
-            int update = thread.tid | FutexWord.OWNER_DIED | (word & FutexWord.WAITERS);
-            if (memory.compareAndSetInt(record.wordOffset, word, update)) {
-                memory.putIntRelease(record.stampOffset, record.bootStamp);
+            boolean takenOver = false;
+            int word = memory.getIntVolatile(record.wordOffset);
+            int owner = word & FutexWord.TID_MASK;
+            if (owner != 0) {
+                // An earlier boot's holder (its WAITERS meant that boot's waiters: none of this boot waits on it).
+                while (!memory.compareAndSetInt(record.wordOffset, word, thread.tid | FutexWord.OWNER_DIED)) {
+                    word = memory.getIntVolatile(record.wordOffset);
+                }
+                takenOver = true;
+            }
+            memory.putIntRelease(record.stampOffset, record.bootStamp);
+            kernel.futexWake(record.stampAddress, Integer.MAX_VALUE);
+            if (takenOver) {
                 LOG.log(System.Logger.Level.WARNING, "{0}: held by tid {1} since an earlier boot; taken over as an"
-                        + " owner death", record, word & FutexWord.TID_MASK);
-                return true;
+                        + " owner death", record, owner);
+                return STALE_TAKEN_OVER;
             }
+            return STALE_NONE;
         }
+    }
+
+    /**
+     * Sleeps on a record's stamp while another thread's claim stands, at most the re-check interval.
+     *
+     * @return false when the deadline passed (or there is none to wait for)
+     */
+    private boolean awaitClaim(MutexRecord record, int stamp, long deadline, boolean interruptible)
+            throws InterruptedException {
+        if (deadline == NO_WAIT) {
+            return false;
+        }
+        long timeout = recheckNanos;
+        if (deadline != WAIT_FOREVER) {
+            long remaining = deadline - kernel.nanoTime();
+            if (remaining <= 0) {
+                return false;
+            }
+            timeout = Math.min(timeout, remaining);
+        }
+        if (interruptible) {
+            timeout = Math.min(timeout, interruptSliceNanos);
+        }
+        int result = kernel.futexWait(record.stampAddress, stamp, timeout, deadline == WAIT_FOREVER);
+        if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
+            throw Errno.exception("futex(FUTEX_WAIT)", -result);
+        }
+        if (interruptible && Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        return true;
     }
 
     private static int reenter(RobustThread thread, int index, MutexRecord record) {

@@ -28,7 +28,7 @@ import java.util.stream.Collectors;
  * <pre>
  * options (each list option takes a comma-separated subset; default: all)
  *   --arch x86_64,aarch64   --kind PI,NORMAL   --path vdso,syscall,classic
- *   --lifetime on,off       --fixup on,off     --scenario hand-off,contention,vanished-owner
+ *   --lifetime on,off       --fixup on,off     --scenario hand-off,contention,vanished-owner,stale-boot
  *   --part deaths,schedules --deep (3 preemptions, 2 with a death or fault)
  *   --findings (print what each unsafe row found)
  * </pre>

@@ -3,6 +3,7 @@ package io.robustmutex.model;
 import io.robustmutex.Acquisition;
 import io.robustmutex.RobustMutex;
 import io.robustmutex.internal.FutexWord;
+import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.RobustListHeadDescriptor;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +23,9 @@ import java.util.Optional;
  * <li>{@link #vanishedOwner}: the word holds the TID of a thread that is gone without a robust-list entry for
  *     it (as after the exit walk's 2048-entry limit, or a damaged list); C1 and C2 each take and release
  *     it.</li>
+ * <li>{@link #staleBoot}: the record of a region that keeps boot stamps was left held in an earlier boot, by a
+ *     TID that in this boot names a live thread that never touched the mutex; C1 and C2 each take and release
+ *     it (the first to look takes it over as an owner death).</li>
  * </ul>
  *
  * <p>The monitor checks: at most one owner at any time (an acquisition returns only while no other thread
@@ -43,6 +47,7 @@ final class InterleavingScenarios {
         all.put("hand-off", () -> handOff(configuration));
         all.put("contention", () -> contention(configuration));
         all.put("vanished-owner", () -> vanishedOwner(configuration));
+        all.put("stale-boot", () -> staleBoot(configuration));
         return all;
     }
 
@@ -107,6 +112,30 @@ final class InterleavingScenarios {
         return world;
     }
 
+    /** This boot's stamp in {@link #staleBoot}, and the earlier boot's. */
+    private static final int THIS_BOOT = 0x7a11;
+    private static final int EARLIER_BOOT = 0x1d1e;
+
+    static ScheduleExplorer.World staleBoot(ModelCheck.ExplorationConfiguration configuration) {
+        MutexWorld world = new MutexWorld(configuration, configuration.modelBuilder().bootStamp(THIS_BOOT).build());
+        // A live thread of this boot that has nothing to do with the mutex; an earlier boot's holder had its TID.
+        ModelThread bystander = world.model.newProcess().newThread("bystander");
+        ModelRegion region = world.regionOf(bystander.process());
+        region.mutex(0, configuration.kind());
+        region.putInt(MutexRecordDescriptor.FUTEX_WORD_OFFSET, bystander.tid());
+        region.putInt(MutexRecordDescriptor.BOOT_STAMP_OFFSET, EARLIER_BOOT);
+        world.deathPending = true;
+        ModelThread c1 = world.actor("C1");
+        ModelThread c2 = world.actor("C2");
+        for (ModelThread thread : List.of(c1, c2)) {
+            world.begin(thread, () -> {
+                world.lock(thread);
+                world.unlock(thread);
+            });
+        }
+        return world;
+    }
+
     /** A world of threads sharing one mutex at offset 0 of one shared object, and its monitor. */
     static final class MutexWorld implements ScheduleExplorer.World {
         final ModelCheck.ExplorationConfiguration configuration;
@@ -124,8 +153,12 @@ final class InterleavingScenarios {
         private boolean healed;
 
         MutexWorld(ModelCheck.ExplorationConfiguration configuration) {
+            this(configuration, configuration.newModel());
+        }
+
+        MutexWorld(ModelCheck.ExplorationConfiguration configuration, KernelModel model) {
             this.configuration = configuration;
-            this.model = configuration.newModel();
+            this.model = model;
             this.shm = model.newSharedObject("shm", 4096);
         }
 
@@ -147,7 +180,7 @@ final class InterleavingScenarios {
 
         private final Map<ModelProcess, ModelRegion> regions = new HashMap<>();
 
-        private ModelRegion regionOf(ModelProcess process) {
+        ModelRegion regionOf(ModelProcess process) {
             return regions.computeIfAbsent(process, p -> p.map(shm));
         }
 

@@ -114,6 +114,7 @@ public final class KernelModel implements AutoCloseable {
     private final long interruptSliceNanos;
     private final boolean robustWakeStoresWaiters;
     private final long recheckNanos;
+    private final int bootStamp;
     /** Who watches the run: a schedule explorer records steps and checks the kernel's writes. */
     Observer observer = Observer.NONE;
 
@@ -153,6 +154,7 @@ public final class KernelModel implements AutoCloseable {
         this.interruptSliceNanos = builder.interruptSliceNanos;
         this.robustWakeStoresWaiters = builder.robustWakeStoresWaiters;
         this.recheckNanos = builder.recheckNanos;
+        this.bootStamp = builder.bootStamp;
     }
 
     /**
@@ -175,6 +177,7 @@ public final class KernelModel implements AutoCloseable {
         private long interruptSliceNanos = TimeUnit.MILLISECONDS.toNanos(20);
         private boolean robustWakeStoresWaiters;
         private long recheckNanos = TimeUnit.MILLISECONDS.toNanos(100);
+        private int bootStamp;
 
         private Builder() {
         }
@@ -187,6 +190,19 @@ public final class KernelModel implements AutoCloseable {
          */
         public Builder recheckNanos(long nanos) {
             this.recheckNanos = nanos;
+            return this;
+        }
+
+        /**
+         * This boot's stamp, which the records of mapped regions carry as a {@code SharedMemory} region's do:
+         * each acquirer stamps the record, and a held word whose stamp is another boot's is taken over as an
+         * owner death. 0 (the default) models records without stamps.
+         *
+         * @param value the stamp, or 0
+         * @return this builder
+         */
+        public Builder bootStamp(int value) {
+            this.bootStamp = value;
             return this;
         }
 
@@ -339,6 +355,15 @@ public final class KernelModel implements AutoCloseable {
      */
     public long recheckNanos() {
         return recheckNanos;
+    }
+
+    /**
+     * This boot's stamp for region records, or 0 for records without stamps.
+     *
+     * @return the stamp
+     */
+    public int bootStamp() {
+        return bootStamp;
     }
 
     /**

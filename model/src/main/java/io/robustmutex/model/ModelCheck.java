@@ -113,12 +113,15 @@ public final class ModelCheck {
         }
 
         KernelModel newModel() {
+            return modelBuilder().build();
+        }
+
+        KernelModel.Builder modelBuilder() {
             return KernelModel.builder()
                     .architecture(architecture)
                     .vdsoTryUnlock(unlockPath == UnlockPath.VDSO)
                     .unlockPath(unlockPath)
-                    .robustWakeStoresWaiters(robustWakeStoresWaiters)
-                    .build();
+                    .robustWakeStoresWaiters(robustWakeStoresWaiters);
         }
 
         /**
@@ -232,7 +235,7 @@ public final class ModelCheck {
      * @return the names, in table order
      */
     public static List<String> scenarios() {
-        return List.of("hand-off", "contention", "vanished-owner");
+        return List.of("hand-off", "contention", "vanished-owner", "stale-boot");
     }
 
     /**

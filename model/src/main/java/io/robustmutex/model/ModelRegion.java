@@ -71,7 +71,7 @@ public final class ModelRegion {
             // As the library does for a region: a record is used from one PID namespace only.
             MutexRecord.bindPidNamespace(memory, at, process.pidNamespace().id(), object.name() + "@" + offset);
             process.nameRecord(address + offset, name);
-            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, name, null, 0,
+            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, name, null, model.bootStamp(),
                     ((long) object.id << 32) | at), process.protocol(), open, name);
             mutexes.put(at, mutex);
             return mutex;
