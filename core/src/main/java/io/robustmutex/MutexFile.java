@@ -457,7 +457,7 @@ public final class MutexFile implements AutoCloseable {
             int wordOffset = base + MutexRecordDescriptor.FUTEX_WORD_OFFSET;
             int word = memory.getIntVolatile(wordOffset);
             int owner = FutexWord.owner(word);
-            if (owner != 0 && kernel.threadExists(owner)) {
+            if (owner != 0 && kernel.couldHold(owner)) {
                 continue;
             }
             boolean held = owner != 0;

@@ -1,15 +1,21 @@
 package io.robustmutex;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.internal.MutexFileHeaderDescriptor;
+import io.robustmutex.testing.ChildProcess;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -19,7 +25,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * list was damaged, it held more than the exit walk's 2048 entries, or the word was copied). PI contenders
  * learn it from the kernel (ESRCH), NORMAL waiters by asking for the TID; both take the mutex over and report
  * the owner's death, in mutex files and in shared-memory regions, where every user is known to share our PID
- * namespace.
+ * namespace. An owner that has exited but whose TID is still taken (a zombie thread-group leader whose process
+ * lives on) is gone too: the kernel finds the TID, but its robust list was cleared by its exit walk.
  */
 class VanishedOwnerTest {
 
@@ -48,6 +55,56 @@ class VanishedOwnerTest {
             held.get().markConsistent();
             held.get().close();
         }
+    }
+
+    /**
+     * The word names a zombie: a thread-group leader that has exited while its process lives on
+     * (src/test/c/zombie_leader.c). {@code FUTEX_LOCK_PI} answers ESRCH at once, yet the TID still names a
+     * thread, so a contender that only asks whether the TID exists would never take it over (and a PI one
+     * would ask the kernel again and again). The zombie's robust list is gone, which no holder of a robust
+     * mutex can be without: it is taken over, well within the bound.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void anOwnerThatIsAZombieIsTakenOver(MutexKind kind) throws Exception {
+        Path program = compile("zombie_leader");
+        Path path = dir.resolve("zombie-" + kind + ".mutex");
+        MutexFile.open(path, 1, kind).close();
+        try (ChildProcess zombie = ChildProcess.command(List.of(program.toString(), "60"))) {
+            int tid = Integer.parseInt(zombie.awaitLine(line -> line.matches("[0-9]+"), Duration.ofSeconds(30)));
+            Path status = Path.of("/proc/" + tid + "/task/" + tid + "/status");
+            Awaitility.await("thread " + tid + " a zombie").atMost(Duration.ofSeconds(30))
+                    .until(() -> Files.readAllLines(status).stream().anyMatch(l -> l.startsWith("State:\tZ")));
+            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                channel.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, tid),
+                        MutexFileHeaderDescriptor.recordOffset(0));
+            }
+            try (MutexFile file = MutexFile.open(path, 1, kind)) {
+                // In a thread of its own: a contender that spins on ESRCH would never return.
+                var attempt = Threads.start("contender", () -> {
+                    Optional<Acquisition> held = file.mutex(0).tryAcquire(BOUND);
+                    boolean ownerDied = held.isPresent() && held.get().ownerDied();
+                    held.ifPresent(h -> {
+                        h.markConsistent();
+                        h.close();
+                    });
+                    return held.isPresent() + " ownerDied=" + ownerDied;
+                });
+                assertEquals("true ownerDied=true", attempt.get(BOUND.toSeconds() + 20, TimeUnit.SECONDS),
+                        "the zombie's mutex was not taken over");
+            }
+        }
+    }
+
+    private static Path compile(String name) throws Exception {
+        Path source = Path.of("src/test/c/" + name + ".c").toAbsolutePath();
+        Path binary = Path.of("target/" + name).toAbsolutePath();
+        Files.createDirectories(binary.getParent());
+        try (ChildProcess gcc = ChildProcess.command(List.of("gcc", "-O2", "-Wall", "-Werror", "-pthread", "-o",
+                binary.toString(), source.toString()))) {
+            assertEquals(0, gcc.waitFor(Duration.ofMinutes(2)), () -> String.join("\n", gcc.errorLines()));
+        }
+        return binary;
     }
 
     /** In a shared-memory region, whose records carry their users' PID namespace, the same. */

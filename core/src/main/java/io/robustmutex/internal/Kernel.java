@@ -30,15 +30,19 @@ public interface Kernel {
     RobustThread currentThreadIfRegistered();
 
     /**
-     * Whether a thread with this TID exists in the caller's PID namespace, asked without side effects
-     * ({@code get_robust_list(tid)}: {@code ESRCH} means none; {@code EPERM} means one exists that we may not
-     * inspect). A TID that names no thread is an owner that is gone: its exit walk, which runs before its TID
-     * is released, did not release the word (kernel-abi.md sections 3 and 5).
+     * Whether this TID names a thread that could be holding a robust mutex, asked without side effects
+     * ({@code get_robust_list(tid)}): one that exists in the caller's PID namespace and has a robust list
+     * registered. {@code ESRCH} means no thread has the TID. A head of NULL means the thread has no list: its
+     * exit walk clears it, so a thread that has exited but whose TID is still taken (a thread-group leader whose
+     * process lives on, a zombie) has none, and every holder of a robust mutex registered one before it took
+     * the word. {@code EPERM} means a thread exists that we may not inspect: it could hold. A TID that names no
+     * possible holder is an owner that is gone: its exit walk did not release the word (kernel-abi.md sections 3
+     * and 5).
      *
      * @param tid a TID, not 0
-     * @return false only when the kernel says no such thread exists
+     * @return false only when the kernel shows no thread with this TID, or one without a robust list
      */
-    boolean threadExists(int tid);
+    boolean couldHold(int tid);
 
     /**
      * {@code FUTEX_WAIT}: sleep while the word equals {@code expected}.

@@ -59,8 +59,10 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
-    public boolean threadExists(int tid) {
-        return syscalls.getRobustList(tid, new long[2]) != -Errno.ESRCH;
+    public boolean couldHold(int tid) {
+        long[] head = new long[2];
+        long result = syscalls.getRobustList(tid, head);
+        return result != -Errno.ESRCH && (result != 0 || head[0] != 0);
     }
 
     private RobustThread register() {

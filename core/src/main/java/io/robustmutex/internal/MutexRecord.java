@@ -25,6 +25,8 @@ public final class MutexRecord {
      */
     final int bootStamp;
     final int stampOffset;
+    /** The kind field's address: a PI contender that must pause sleeps on it (it never changes). */
+    final long kindAddress;
     /** The stamp's address: threads waiting for another's take-over of an earlier boot's word sleep on it. */
     final long stampAddress;
     final AtomicMemory memory;
@@ -99,6 +101,7 @@ public final class MutexRecord {
         this.kindOffset = offset + MutexRecordDescriptor.KIND_OFFSET;
         this.wordAddress = memory.address() + wordOffset;
         this.stampAddress = memory.address() + stampOffset;
+        this.kindAddress = memory.address() + kindOffset;
         this.entryAddress = memory.address() + nextOffset;
         this.entryPointer = pi ? entryAddress | RobustListHeadDescriptor.PI_BIT : entryAddress;
     }

@@ -46,12 +46,15 @@ import java.lang.ref.Reference;
  *         nobody either; an unlocker killed between its classic release and its wake, with a barger in
  *         between, does the same. glibc's robust mutex has this hole. Looking again heals it within the
  *         interval, at no cost to an uncontended lock.</li>
- *     <li><i>Vanished owner.</i> An owner whose TID names no thread is gone, and its exit walk did not release
+ *     <li><i>Vanished owner.</i> An owner whose TID names no thread, or a thread without a robust list (one
+ *         that has exited but whose TID is still taken, a zombie), is gone, and its exit walk did not release
  *         the word (too many entries, a damaged list, a copied word): nothing ever will. PI contenders learn
  *         it from the kernel ({@code ESRCH}); NORMAL waiters ask at each re-check. Both take the word over
- *         under one rule ({@link #takeOverIfOwnerGone}): only if the TID they read names no thread, only from
- *         exactly the value read, and the death is reported. A reused TID delays this; it never makes a live
- *         owner look dead.</li>
+ *         under one rule ({@link #takeOverIfOwnerGone}): only if the TID they read names no possible holder,
+ *         only from exactly the value read, and the death is reported. A PI contender told {@code ESRCH} of an
+ *         owner that still looks like a possible holder (its TID was reused in between) waits a re-check
+ *         interval before it asks the kernel again, within its deadline. A reused TID delays the take-over; it
+ *         never makes a live owner look dead.</li>
  *     <li><i>A word naming the caller</i>, which the caller does not hold, would never be freed for it: PI
  *         gets {@code EDEADLK} from the kernel, NORMAL checks before sleeping; both throw.</li>
  *     </ul></li>
@@ -419,7 +422,7 @@ public final class RobustMutexProtocol {
             if (stamp == record.bootStamp || stamp == 0) {
                 return STALE_NONE;
             }
-            if ((stamp & CLAIM_BIT) != 0 && stamp != claim && kernel.threadExists(stamp & ~CLAIM_BIT)) {
+            if ((stamp & CLAIM_BIT) != 0 && stamp != claim && kernel.couldHold(stamp & ~CLAIM_BIT)) {
                 if (!awaitClaim(record, stamp, deadline, interruptible)) {
                     return STALE_BUSY;
                 }
@@ -665,10 +668,19 @@ public final class RobustMutexProtocol {
                     return false;
                 }
             } else if (result == -Errno.ESRCH) {
-                // The kernel found no thread with the TID it read; take over only from a word whose TID we see
-                // is gone ourselves, or go back to the kernel (another contender may have taken it over first).
+                // The kernel found the owner gone (no thread with the TID it read, or one that has exited); take
+                // over only from a word whose owner we see is gone ourselves. Another contender may have taken
+                // it over first: the kernel is asked again at once. If the owner still looks like a possible
+                // holder (its TID was taken again in between), the kernel would answer the same at once: wait a
+                // re-check interval first, within the deadline.
                 if (takeOverIfOwnerGone(record, tid, 0)) {
                     return true;
+                }
+                int word = memory.getIntVolatile(record.wordOffset);
+                int owner = word & FutexWord.TID_MASK;
+                if (owner != 0 && owner != tid && kernel.couldHold(owner)
+                        && !pauseBeforeAskingAgain(record, deadline, interruptible)) {
+                    return false;
                 }
             } else if (result == -Errno.EDEADLK) {
                 throw namesCaller(record, tid, record.word());
@@ -683,12 +695,48 @@ public final class RobustMutexProtocol {
     }
 
     /**
-     * Takes over a word whose owner is gone: its TID names no thread (kernel-abi.md sections 3 and 5). Every
-     * user of a record shares our PID namespace (files and regions used from another are refused), so a TID
-     * the kernel cannot find is an owner that has exited; its exit walk, which runs before its TID is released,
-     * did not release the word (more than 2048 entries, a damaged list, a copied word), and nothing else ever
-     * will. The rule, the same for both kinds: read the word; take it over only if its TID names no thread, and
-     * only from exactly the value read, with a compare-and-swap to {@code tid | OWNER_DIED} (keeping WAITERS).
+     * Sleeps a re-check interval (at most until the deadline) without touching the PI word: a {@code FUTEX_WAIT}
+     * on a PI word would put a waiter without PI state in its queue, which the kernel's PI operations refuse
+     * with {@code EINVAL}. It sleeps on the record's kind field instead, which nobody wakes and which does not
+     * change.
+     *
+     * @return false when there is no time left to wait
+     */
+    private boolean pauseBeforeAskingAgain(MutexRecord record, long deadline, boolean interruptible)
+            throws InterruptedException {
+        if (deadline == NO_WAIT) {
+            return false;
+        }
+        long timeout = recheckNanos;
+        if (deadline != WAIT_FOREVER) {
+            long remaining = deadline - kernel.nanoTime();
+            if (remaining <= 0) {
+                return false;
+            }
+            timeout = Math.min(timeout, remaining);
+        }
+        if (interruptible) {
+            timeout = Math.min(timeout, interruptSliceNanos);
+        }
+        int kindWord = record.memory.getIntVolatile(record.kindOffset);
+        int result = kernel.futexWait(record.kindAddress, kindWord, timeout, deadline == WAIT_FOREVER);
+        if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
+            throw Errno.exception("futex(FUTEX_WAIT)", -result);
+        }
+        if (interruptible && Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        return true;
+    }
+
+    /**
+     * Takes over a word whose owner is gone: its TID names no thread, or a thread with no robust list
+     * ({@link Kernel#couldHold}; kernel-abi.md sections 3 and 5). Every user of a record shares our PID
+     * namespace (files and regions used from another are refused), so such a TID is an owner that has exited:
+     * its exit walk, which runs before its TID is released and clears its list, did not release the word (more
+     * than 2048 entries, a damaged list, a copied word), and nothing else ever will. The rule, the same for both
+     * kinds: read the word; take it over only if its TID names no possible holder, and only from exactly the
+     * value read, with a compare-and-swap to {@code tid | OWNER_DIED} (keeping WAITERS).
      * So a second contender that read the same dead TID finds the word changed and goes back to the kernel;
      * and a live owner is never taken for dead: a TID that still names a thread, even another one that reused
      * it, only delays the take-over until that thread is gone. (Taking over exactly the value read leaves one
@@ -705,7 +753,7 @@ public final class RobustMutexProtocol {
     private boolean takeOverIfOwnerGone(MutexRecord record, int tid, int keep) {
         int word = record.memory.getIntVolatile(record.wordOffset);
         int owner = word & FutexWord.TID_MASK;
-        if (owner == 0 || owner == tid || kernel.threadExists(owner)) {
+        if (owner == 0 || owner == tid || kernel.couldHold(owner)) {
             return false;
         }
         int update = tid | FutexWord.OWNER_DIED | (word & FutexWord.WAITERS) | keep;

@@ -46,12 +46,14 @@ final class ModelKernel implements Kernel {
     }
 
     @Override
-    public boolean threadExists(int tid) {
+    public boolean couldHold(int tid) {
         ModelThread thread = KernelModel.current();
         if (thread == null) {
             throw new IllegalStateException("a model mutex is used from a simulated thread");
         }
-        return model.getRobustList(thread, tid, new long[2]) != -Errno.ESRCH;
+        long[] head = new long[2];
+        int result = model.getRobustList(thread, tid, head);
+        return result != -Errno.ESRCH && (result != 0 || head[0] != 0);
     }
 
     /** What the library does on a thread's first lock: initialize a head and register it. */

@@ -209,9 +209,9 @@ class ProtocolDefectsOnModelTest {
     }
 
     /**
-     * Defect 4, TID reuse. While a live thread has the vanished owner's TID the owner looks alive and nobody
-     * takes over (a delay, never a live owner taken for dead); once that thread is gone too, a waiter takes
-     * over.
+     * Defect 4, TID reuse. While a live thread that could hold a robust mutex (it has a robust list, as every
+     * thread of a glibc process has) has the vanished owner's TID, the owner looks alive and nobody takes over
+     * (a delay, never a live owner taken for dead); once that thread is gone too, a waiter takes over.
      */
     @ParameterizedTest
     @EnumSource(MutexKind.class)
@@ -219,6 +219,14 @@ class ProtocolDefectsOnModelTest {
         try (World w = world(UnlockPath.SYSCALL, kind)) {
             ModelThread ghost = w.vanishedOwner();
             ModelThread reuser = w.model.newProcess().newThread("reuser", ghost.tid());
+            // The reuser registers its robust list by taking a mutex of its own once.
+            RobustMutex own = reuser.process().map(w.model.newSharedObject("own", 4096)).mutex(0, kind);
+            reuser.start(() -> {
+                own.lock();
+                own.unlock();
+                return null;
+            });
+            w.model.run(reuser);
             ModelThread c = w.model.newProcess().newThread("C");
             RobustMutex mutex = w.mutexIn(c.process());
             ModelTask<Boolean> took = c.start(() -> {
@@ -234,6 +242,31 @@ class ProtocolDefectsOnModelTest {
             w.model.runFor(HEAL_BOUND);
             assertTrue(took.isDone(), "no take-over once the TID named nothing again");
             assertTrue(took.result());
+        }
+    }
+
+    /**
+     * A NORMAL word naming a live thread that has no robust list: no holder of a robust mutex is without one
+     * (every holder registers its list before it takes the word, and a thread's exit walk clears it), so the
+     * TID is an earlier owner's, reused or kept by a thread that has exited; the waiter takes the word over at
+     * its next re-check and reports the death.
+     */
+    @org.junit.jupiter.api.Test
+    void aWordNamingAThreadWithoutARobustListIsTakenOver() {
+        try (World w = world(UnlockPath.SYSCALL, MutexKind.NORMAL)) {
+            ModelThread ghost = w.vanishedOwner();
+            w.model.newProcess().newThread("reuser", ghost.tid());
+            ModelThread c = w.model.newProcess().newThread("C");
+            RobustMutex mutex = w.mutexIn(c.process());
+            ModelTask<Boolean> took = c.start(() -> {
+                try (Acquisition held = mutex.acquire()) {
+                    held.markConsistent();
+                    return held.ownerDied();
+                }
+            });
+            w.model.runFor(HEAL_BOUND);
+            assertTrue(took.isDone(), "not taken over from a TID whose thread has no robust list");
+            assertTrue(took.result(), "the owner's death was reported");
         }
     }
 
