@@ -2,6 +2,7 @@ package io.robustmutex.examples;
 
 import io.robustmutex.KernelCapabilities;
 import io.robustmutex.KernelSupport;
+import io.robustmutex.LibraryVersion;
 import io.robustmutex.RegisteredRobustList;
 import io.robustmutex.UnlockPath;
 import java.io.PrintStream;
@@ -18,7 +19,21 @@ final class DoctorCommand implements RobustMutexTool.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                Prints one "key: value" line per fact: the library's version, the architecture, kernel and JVM,
+                whether robust mutexes work in this JVM (and if not,
+                why), the kernel's robust-futex features (vDSO try-unlock, FUTEX_ROBUST_UNLOCK, FUTEX_LOCK_PI2), the
+                robust list head, the unlock path in use, the memory access in use, how closed files are
+                unmapped, and a last "meaning:" line that says what this means for your mutexes.
+
+                Takes no arguments. Exit status: 0 when the library is usable here, 1 otherwise.""";
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
+        Arguments.parse(args).noPositional();
+        out.println("version: " + LibraryVersion.current());
         out.println("arch: " + KernelSupport.architecture());
         out.println("kernel: " + System.getProperty("os.version"));
         out.println("java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");

@@ -34,7 +34,17 @@ final class FileLockExample implements RobustMutexTool.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                Before: two threads of one JVM try FileChannel.lock() on one file; the second cannot wait for it and
+                gets OverlappingFileLockException. After: four threads take turns on a robust mutex beside the file.
+
+                Takes no arguments. Exit status: 0.""";
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Arguments.parse(args).noPositional();
         Path dir = Files.createTempDirectory("robust-mutex-file-lock");
         try {
             before(dir.resolve("jobs.lock"), out);

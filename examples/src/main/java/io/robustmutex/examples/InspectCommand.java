@@ -24,11 +24,26 @@ final class InspectCommand implements RobustMutexTool.Command {
     }
 
     @Override
+    public String arguments() {
+        return "FILE";
+    }
+
+    @Override
+    public String help() {
+        return """
+                Reads a mutex file (MutexFile) and prints one row per mutex: its kind and state (CONSISTENT,
+                INCONSISTENT, NOT_RECOVERABLE, DAMAGED), the owner's TID and pid, whether that owner is alive, the
+                waiters and owner-died bits, the fencing token and how many owner deaths were detected; and whether
+                the file was written in this boot and PID namespace. It only reads the file: it never locks it,
+                maps it for writing or changes it, and needs no kernel support. Processes that still map a deleted
+                file of the same name are listed as warnings.
+
+                Exit status: 0 when the file was read, 1 when it could not be, 2 for bad arguments.""";
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        if (args.length != 1) {
-            throw new IllegalArgumentException("usage: inspect FILE");
-        }
-        Path path = Path.of(args[0]);
+        Path path = Path.of(Arguments.parse(args).positional(1, 1, "FILE").get(0));
         MutexFileReport report;
         try {
             report = MutexFile.inspect(path);
@@ -37,7 +52,7 @@ final class InspectCommand implements RobustMutexTool.Command {
             reportDeletedMappings(path, err);
             return 1;
         } catch (IOException e) {
-            err.println("inspect: " + e.getMessage());
+            err.println("inspect: " + FileErrors.describe(path, e));
             return 1;
         }
         reportDeletedMappings(path, out);
