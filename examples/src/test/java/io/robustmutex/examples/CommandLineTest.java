@@ -113,11 +113,13 @@ class CommandLineTest {
         for (String[] command : List.of(
                 new String[] {"inspect", absent.toString()},
                 new String[] {"inspect", dir.toString()},
+                new String[] {"inspect", "--region", absent.toString(), "--offsets", "0"},
+                new String[] {"inspect", "--region", dir.toString(), "--offsets", "0"},
                 new String[] {"example-embedded", dir.toString()},
                 new String[] {"example-embedded", open.toString()})) {
             Run failed = run(command);
             assertEquals(1, failed.exit(), String.join(" ", command) + ": " + failed.out() + failed.err());
-            String path = command[1];
+            String path = command[command[1].equals("--region") ? 2 : 1];
             assertTrue(failed.err().contains(path), String.join(" ", command) + ": " + failed.err());
         }
     }

@@ -109,13 +109,25 @@ class ExamplesTest {
         }
     }
 
-    /** inspect refuses a file that is not a mutex file, with the reason, and exits non-zero; a FIFO at once. */
+    /**
+     * inspect refuses a file that is not a mutex file, saying it may hold user data, and exits non-zero; a
+     * damaged mutex file with the library's reason; a FIFO at once.
+     */
     @Test
     void inspectRefusesABadFile() throws Exception {
         Path bad = Files.write(dir.resolve("bad"), new byte[5000]);
         Run inspect = run("inspect", bad.toString());
         assertEquals(1, inspect.exit());
-        assertTrue(inspect.err().contains("magic is missing"), inspect.err());
+        assertTrue(inspect.err().contains(bad + " is not a mutex file") && inspect.err().contains("may hold user data"),
+                inspect.err());
+        Path newer = dir.resolve("newer.mutex");
+        MutexFile.open(newer, 1).close();
+        byte[] bytes = Files.readAllBytes(newer);
+        bytes[8] = 2;  // the format version (design.md section 3)
+        Files.write(newer, bytes);
+        Run damaged = run("inspect", newer.toString());
+        assertEquals(1, damaged.exit());
+        assertTrue(damaged.err().contains(newer + ": format version=2"), damaged.err());
         assertEquals(1, run("inspect", dir.resolve("absent").toString()).exit());
         assertEquals(2, run("inspect").exit());
         Path fifo = dir.resolve("fifo");
