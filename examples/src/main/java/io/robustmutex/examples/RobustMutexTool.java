@@ -64,6 +64,7 @@ public final class RobustMutexTool {
         COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("doctor", new DoctorCommand());
         COMMANDS.put("inspect", new InspectCommand());
+        COMMANDS.put("reinitialize", new ReinitializeCommand());
         COMMANDS.put("model-check", new ModelCheckCommand());
         COMMANDS.put("torture", new TortureCommand());
         COMMANDS.put("example-file-lock", new FileLockExample());

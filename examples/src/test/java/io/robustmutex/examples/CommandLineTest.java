@@ -27,6 +27,7 @@ class CommandLineTest {
             "demo", List.of(),
             "doctor", List.of(),
             "inspect", List.of("FILE"),
+            "reinitialize", List.of("FILE", "0"),
             "model-check", List.of(),
             "torture", List.of(),
             "example-file-lock", List.of(),
@@ -93,9 +94,9 @@ class CommandLineTest {
             assertTrue(extra.err().contains("'surplus'"), extra.err());
             assertEquals("", extra.out(), command.getKey() + " did nothing");
         }
-        Run missing = run("inspect");
+        Run missing = run("reinitialize", "FILE");
         assertEquals(2, missing.exit());
-        assertTrue(missing.err().contains("missing FILE"), missing.err());
+        assertTrue(missing.err().contains("missing FILE INDEX"), missing.err());
         Run badValue = run("torture", "--kind", "fast");
         assertEquals(2, badValue.exit());
         assertTrue(badValue.err().contains("--kind fast"), badValue.err());
@@ -115,6 +116,9 @@ class CommandLineTest {
                 new String[] {"inspect", dir.toString()},
                 new String[] {"inspect", "--region", absent.toString(), "--offsets", "0"},
                 new String[] {"inspect", "--region", dir.toString(), "--offsets", "0"},
+                new String[] {"reinitialize", absent.toString(), "0"},
+                new String[] {"reinitialize", dir.toString(), "0"},
+                new String[] {"reinitialize", open.toString(), "0"},
                 new String[] {"example-embedded", dir.toString()},
                 new String[] {"example-embedded", open.toString()})) {
             Run failed = run(command);
