@@ -44,7 +44,7 @@ final class ChildJvm {
 
     /**
      * The command line that runs {@code main} in a new JVM: this JVM's java and class path, small and quick
-     * to start.
+     * to start, with this JVM's {@code io.robustmutex.*} properties.
      *
      * @param main the class whose {@code main} runs
      * @param args its arguments
@@ -58,6 +58,7 @@ final class ChildJvm {
             // jffi loads a JNI library; JDK 22 and later warn about that unless native access is enabled.
             command.add("--enable-native-access=ALL-UNNAMED");
         }
+        command.addAll(LibraryProperties.jvmOptions());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(List.of(args));
         return command;

@@ -75,11 +75,13 @@ public final class RobustMutexTool {
     }
 
     /**
-     * Entry point.
+     * Entry point. Bad {@code -Dio.robustmutex.*} values are reported and replaced by their defaults before
+     * the command runs (docs/configuration.md).
      *
      * @param args the command and its arguments
      */
     public static void main(String[] args) {
+        LibraryProperties.apply(System.err);
         System.exit(run(args, System.out, System.err));
     }
 

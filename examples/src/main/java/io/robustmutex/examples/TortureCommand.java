@@ -328,6 +328,7 @@ final class TortureCommand implements RobustMutexTool.Command {
             if (Runtime.version().feature() >= 22) {
                 command.add("--enable-native-access=ALL-UNNAMED");
             }
+            command.addAll(LibraryProperties.jvmOptions());
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), TortureWorker.class.getName(),
                     region.toString(), kind.name()));
             this.process = new ProcessBuilder(command).start();

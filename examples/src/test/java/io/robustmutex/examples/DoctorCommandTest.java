@@ -53,6 +53,7 @@ class DoctorCommandTest {
         List<String> keys = List.copyOf(values.keySet());
         assertEquals("version", keys.get(0), "the version comes first, for bug reports");
         assertEquals(LibraryVersion.current(), values.get("version"));
+        assertEquals("none", values.get("properties"), "the suite sets no -Dio.robustmutex.* property");
         assertEquals(KernelSupport.architecture(), values.get("arch"));
         assertEquals(System.getProperty("os.version"), values.get("kernel"));
         assertTrue(values.get("java").startsWith(System.getProperty("java.version")));
