@@ -2,9 +2,12 @@ package io.robustmutex.examples;
 
 import io.robustmutex.KernelCapabilities;
 import io.robustmutex.KernelSupport;
+import io.robustmutex.LibraryVersion;
 import io.robustmutex.RegisteredRobustList;
 import io.robustmutex.UnlockPath;
 import java.io.PrintStream;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * {@code doctor}: what this machine offers robust mutexes, one {@code key: value} per line, and what it means.
@@ -18,10 +21,27 @@ final class DoctorCommand implements RobustMutexTool.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                Prints one "key: value" line per fact: the library's version, the architecture, kernel and JVM, the
+                library properties set (-Dio.robustmutex.*), whether robust mutexes work in this JVM (and if not,
+                why), the kernel's robust-futex features (vDSO try-unlock, FUTEX_ROBUST_UNLOCK, FUTEX_LOCK_PI2), the
+                robust list head, the unlock path in use, the memory access in use, how closed files are
+                unmapped, and a last "meaning:" line that says what this means for your mutexes.
+
+                Takes no arguments. Exit status: 0 when the library is usable here, 1 otherwise.""";
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
+        Arguments.parse(args).noPositional();
+        out.println("version: " + LibraryVersion.current());
         out.println("arch: " + KernelSupport.architecture());
         out.println("kernel: " + System.getProperty("os.version"));
         out.println("java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        Map<String, String> properties = LibraryProperties.set();
+        out.println("properties: " + (properties.isEmpty() ? "none" : properties.entrySet().stream()
+                .map(e -> "-D" + e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))));
         if (!KernelSupport.isAvailable()) {
             Throwable cause = KernelSupport.unavailabilityCause().orElseThrow();
             out.println("available: no");

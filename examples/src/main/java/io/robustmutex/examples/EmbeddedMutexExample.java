@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -30,13 +31,43 @@ final class EmbeddedMutexExample implements RobustMutexTool.Command {
 
     @Override
     public String summary() {
-        return "example: a mutex embedded next to its data in one mapped file [FILE]";
+        return "example: a mutex embedded next to its data in one mapped file";
+    }
+
+    @Override
+    public String arguments() {
+        return "[FILE]";
+    }
+
+    @Override
+    public String help() {
+        return """
+                Maps FILE (default: a temporary file), keeps a robust mutex at offset 0 and a price with a check
+                value after it, and runs a writer and a reader thread that both take the mutex; the reader counts
+                the torn updates it sees (there must be none). Give a file on /dev/shm and run the command in two
+                terminals at once: the two processes share the mutex and the data. The file is created (mode
+                rw-------) when absent; an existing one must be yours, private, and hold the example's layout.
+
+                Exit status: 0 when no torn update was seen, 1 otherwise or when the file cannot be used.""";
     }
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        boolean temporary = args.length == 0;
-        Path path = temporary ? Files.createTempFile("robust-mutex-prices", ".shm") : Path.of(args[0]);
+        List<String> files = Arguments.parse(args).positional(0, 1, "[FILE]");
+        boolean temporary = files.isEmpty();
+        Path path = temporary ? Files.createTempFile("robust-mutex-prices", ".shm") : Path.of(files.get(0));
+        try {
+            return run(path, out);
+        } catch (Exception e) {
+            throw new IllegalStateException(FileErrors.describe(path, e), e);
+        } finally {
+            if (temporary) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    private static int run(Path path, PrintStream out) throws Exception {
         try (SharedMemory region = SharedMemory.map(path, 4096)) {
             RobustMutex lock = region.mutex(0, MutexKind.PI);
             ByteBuffer data = region.buffer();
@@ -77,10 +108,6 @@ final class EmbeddedMutexExample implements RobustMutexTool.Command {
             out.printf("%s: sequence=%d, price=%.2f; the reader saw %d torn updates in %d reads%n", path,
                     data.getLong(SEQUENCE), data.getDouble(PRICE), torn.get(), updates);
             return torn.get() == 0 ? 0 : 1;
-        } finally {
-            if (temporary) {
-                Files.deleteIfExists(path);
-            }
         }
     }
 }

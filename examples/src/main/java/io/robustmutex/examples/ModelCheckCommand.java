@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -43,44 +44,44 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
     }
 
     @Override
+    public String arguments() {
+        return "[--arch LIST] [--kind LIST] [--path LIST] [--lifetime LIST] [--fixup LIST] [--scenario LIST]"
+                + " [--part LIST] [--deep] [--findings]";
+    }
+
+    @Override
+    public String help() {
+        return """
+                Runs the library's protocol on the reference model of the kernel. The first table kills a simulated
+                thread before every step of lock and unlock, for every configuration; the second explores every
+                schedule of a few threads within a preemption bound, with the death of any one thread at any step
+                and injected kernel results. docs/model.md explains the columns.
+
+                options (each LIST is a comma-separated subset; default: all):
+                  --arch x86_64,aarch64      --kind pi,normal            --path vdso,syscall,classic
+                  --lifetime on,off          --fixup on,off              --scenario %s
+                  --part deaths,schedules    --deep (3 preemptions, 2 with a death or fault)
+                  --findings (print what each unsafe row found)
+
+                Exit status: 0 when every configuration expected to be safe is safe and no schedule breaks an
+                invariant, 1 otherwise, 2 for bad arguments.""".formatted(String.join(",", ModelCheck.scenarios()));
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Arguments arguments = Arguments.parse(args, Set.of("--findings", "--deep"), Set.of("--arch", "--kind",
+                "--path", "--lifetime", "--fixup", "--scenario", "--part"));
+        arguments.noPositional();
         List<Architecture> architectures = Architectures.all();
-        Set<String> archs = null;
-        Set<String> kinds = null;
-        Set<String> paths = null;
-        Set<String> lifetimes = null;
-        Set<String> fixups = null;
-        Set<String> scenarios = null;
-        Set<String> parts = PARTS;
-        boolean findings = false;
-        ModelCheck.Depth depth = ModelCheck.Depth.DEFAULT;
-        for (int i = 0; i < args.length; i++) {
-            String option = args[i];
-            if (option.equals("--findings")) {
-                findings = true;
-                continue;
-            }
-            if (option.equals("--deep")) {
-                depth = ModelCheck.Depth.DEEP;
-                continue;
-            }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + option + " needs a value");
-            }
-            Set<String> values = Arrays.stream(args[++i].split(",")).map(v -> v.trim().toLowerCase(Locale.ROOT))
-                    .collect(Collectors.toSet());
-            switch (option) {
-                case "--arch" -> archs = values;
-                case "--kind" -> kinds = values;
-                case "--path" -> paths = values;
-                case "--lifetime" -> lifetimes = check(option, values, Set.of("on", "off"));
-                case "--fixup" -> fixups = check(option, values, Set.of("on", "off"));
-                case "--scenario" -> scenarios = check(option, values, Set.copyOf(ModelCheck.scenarios()));
-                case "--part" -> parts = check(option, values, PARTS);
-                default -> throw new IllegalArgumentException("unknown option " + option
-                        + " (options: --arch --kind --path --lifetime --fixup --scenario --part --deep --findings)");
-            }
-        }
+        Set<String> archs = list(arguments, "--arch", null);
+        Set<String> kinds = list(arguments, "--kind", null);
+        Set<String> paths = list(arguments, "--path", null);
+        Set<String> lifetimes = list(arguments, "--lifetime", Set.of("on", "off"));
+        Set<String> fixups = list(arguments, "--fixup", Set.of("on", "off"));
+        Set<String> scenarios = list(arguments, "--scenario", Set.copyOf(ModelCheck.scenarios()));
+        Set<String> parts = arguments.value("--part").isPresent() ? list(arguments, "--part", PARTS) : PARTS;
+        boolean findings = arguments.flag("--findings");
+        ModelCheck.Depth depth = arguments.flag("--deep") ? ModelCheck.Depth.DEEP : ModelCheck.Depth.DEFAULT;
         List<ModelCheck.Configuration> deathConfigurations = new ArrayList<>();
         for (ModelCheck.Configuration c : ModelCheck.configurations(architectures)) {
             if ((archs == null || archs.contains(c.architecture().name()))
@@ -103,7 +104,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         boolean deaths = parts.contains("deaths") && !deathConfigurations.isEmpty();
         boolean schedules = parts.contains("schedules") && !explorationConfigurations.isEmpty();
         if (!deaths && !schedules) {
-            throw new IllegalArgumentException("no configuration matches the options (architectures available: "
+            throw new UsageException("no configuration matches the options (architectures available: "
                     + architectures.stream().map(Architecture::name).collect(Collectors.joining(",")) + "; kinds: "
                     + Arrays.toString(MutexKind.values()) + ")");
         }
@@ -233,10 +234,22 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         return failing;
     }
 
-    private static Set<String> check(String option, Set<String> values, Set<String> allowed) {
+    /**
+     * A comma-separated list option, lower-cased.
+     *
+     * @param allowed the values it may hold, or null for any (they then only filter)
+     * @return the values, or null when the option is absent
+     */
+    private static Set<String> list(Arguments arguments, String option, Set<String> allowed) {
+        if (arguments.value(option).isEmpty()) {
+            return null;
+        }
+        Set<String> values = Arrays.stream(arguments.value(option).get().split(","))
+                .map(v -> v.trim().toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
         for (String value : values) {
-            if (!allowed.contains(value)) {
-                throw new IllegalArgumentException(option + " " + value + " (expected " + allowed + ")");
+            if (allowed != null && !allowed.contains(value)) {
+                throw new UsageException(option + " " + value + " (expected " + String.join(",", new TreeSet<>(allowed))
+                        + ")");
             }
         }
         return values;

@@ -13,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -49,40 +51,55 @@ final class TortureCommand implements RobustMutexTool.Command {
     }
 
     @Override
+    public String arguments() {
+        return "[--kills N] [--processes N] [--kind pi,normal] [--duration SECONDS] [--dir DIRECTORY] [--seed N]";
+    }
+
+    @Override
+    public String help() {
+        return """
+                For each kind, worker JVMs take one mutex in turns and move units between two accounts under it,
+                with a journal; the command kills one of them with SIGKILL again and again (half the time whichever
+                holds the mutex, otherwise any) and starts another in its place. It checks that no update is lost
+                or doubled, that every death is reported once, and that no waiter is left asleep.
+
+                options:
+                  --kills N             kills per kind (default 1000)
+                  --processes N         worker JVMs per kind (default 3)
+                  --kind pi,normal      the kinds to run (default both)
+                  --duration SECONDS    the longest it may run (default 1200)
+                  --dir DIRECTORY       where the shared files go (default /dev/shm)
+                  --seed N              the random seed (default: the clock)
+
+                Exit status: 0 when nothing was violated, 1 otherwise, 2 for bad arguments.""";
+    }
+
+    @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        int kills = 1000;
-        int processes = 3;
+        Arguments arguments = Arguments.parse(args, Set.of(), Set.of("--kills", "--processes", "--kind", "--duration",
+                "--dir", "--seed"));
+        arguments.noPositional();
+        // Each kill and each worker started takes a slot of the workers' kill log.
+        int processes = (int) arguments.number("--processes", 3, 1, TortureWorker.KILL_LOG_CAPACITY / 4);
+        int kills = (int) arguments.number("--kills", 1000, 1, TortureWorker.KILL_LOG_CAPACITY - 2 * processes);
+        long durationSeconds = arguments.number("--duration", 1200, 1, TimeUnit.DAYS.toSeconds(365));
+        Path dir = Path.of(arguments.value("--dir").orElse(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm"
+                : System.getProperty("java.io.tmpdir")));
+        long seed = arguments.number("--seed", System.nanoTime(), Long.MIN_VALUE, Long.MAX_VALUE);
         List<MutexKind> kinds = List.of(MutexKind.PI, MutexKind.NORMAL);
-        long durationSeconds = 1200;
-        Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty(
-                "java.io.tmpdir"));
-        long seed = System.nanoTime();
-        for (int i = 0; i < args.length; i++) {
-            String option = args[i];
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + option + " needs a value");
-            }
-            String value = args[++i];
-            switch (option) {
-                case "--kills" -> kills = positive(option, value);
-                case "--processes" -> processes = positive(option, value);
-                case "--duration" -> durationSeconds = positive(option, value);
-                case "--dir" -> dir = Path.of(value);
-                case "--seed" -> seed = Long.parseLong(value);
-                case "--kind" -> {
-                    List<MutexKind> chosen = new ArrayList<>();
-                    for (String kind : value.split(",")) {
-                        chosen.add(MutexKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
-                    }
-                    kinds = chosen;
+        if (arguments.value("--kind").isPresent()) {
+            List<MutexKind> chosen = new ArrayList<>();
+            for (String kind : arguments.value("--kind").get().split(",")) {
+                try {
+                    chosen.add(MutexKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--kind " + kind + " (expected pi or normal)");
                 }
-                default -> throw new IllegalArgumentException("unknown option " + option
-                        + " (options: --kills --processes --kind --duration --dir --seed)");
             }
+            kinds = List.copyOf(new LinkedHashSet<>(chosen));
         }
-        if (kills > TortureWorker.KILL_LOG_CAPACITY - 2 * processes) {
-            throw new IllegalArgumentException("--kills " + kills + " (at most "
-                    + (TortureWorker.KILL_LOG_CAPACITY - 2 * processes) + ")");
+        if (!Files.isDirectory(dir)) {
+            throw new UsageException("--dir " + dir + ": not a directory");
         }
         Path work = Files.createTempDirectory(dir, "robust-mutex-torture");
         out.printf("torture: %d kills per kind, %d worker JVMs per kind, kinds %s, seed %d, in %s%n", kills,
@@ -144,14 +161,6 @@ final class TortureCommand implements RobustMutexTool.Command {
             }
             deleteTree(work);
         }
-    }
-
-    private static int positive(String option, String value) {
-        int parsed = Integer.parseInt(value);
-        if (parsed < 1) {
-            throw new IllegalArgumentException(option + " " + value + " (must be at least 1)");
-        }
-        return parsed;
     }
 
     private static void deleteTree(Path dir) throws IOException {
@@ -319,6 +328,7 @@ final class TortureCommand implements RobustMutexTool.Command {
             if (Runtime.version().feature() >= 22) {
                 command.add("--enable-native-access=ALL-UNNAMED");
             }
+            command.addAll(LibraryProperties.jvmOptions());
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), TortureWorker.class.getName(),
                     region.toString(), kind.name()));
             this.process = new ProcessBuilder(command).start();

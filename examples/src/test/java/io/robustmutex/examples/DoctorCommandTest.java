@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.KernelCapabilities;
 import io.robustmutex.KernelSupport;
+import io.robustmutex.LibraryVersion;
 import io.robustmutex.testing.ChildProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /** {@code doctor} reports what the kernel offers, as key: value lines. */
@@ -35,12 +37,23 @@ class DoctorCommandTest {
     void reportsTheKernelsFeatures() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = RobustMutexTool.run(new String[] {"doctor"}, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        // A fresh thread: doctor reports the calling thread's robust list head, and the test thread may have
+        // taken mutexes in other tests, which registers the library's own head.
+        int[] exitCode = {-1};
+        Thread doctor = new Thread(() -> exitCode[0] = RobustMutexTool.run(new String[] {"doctor"},
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)));
+        doctor.start();
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> !doctor.isAlive());
+        int exit = exitCode[0];
         String text = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, text + err);
         Map<String, String> values = keyValues(text);
         KernelCapabilities caps = KernelSupport.capabilities();
+        List<String> keys = List.copyOf(values.keySet());
+        assertEquals("version", keys.get(0), "the version comes first, for bug reports");
+        assertEquals(LibraryVersion.current(), values.get("version"));
+        assertEquals("none", values.get("properties"), "the suite sets no -Dio.robustmutex.* property");
         assertEquals(KernelSupport.architecture(), values.get("arch"));
         assertEquals(System.getProperty("os.version"), values.get("kernel"));
         assertTrue(values.get("java").startsWith(System.getProperty("java.version")));

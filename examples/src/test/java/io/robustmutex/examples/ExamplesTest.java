@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.robustmutex.Acquisition;
 import io.robustmutex.MutexFile;
 import io.robustmutex.MutexKind;
 import io.robustmutex.testing.ChildProcess;
@@ -62,13 +63,32 @@ class ExamplesTest {
         assertTrue(bad.err().contains("--kills 0"), bad.err());
     }
 
-    /** Before: a second thread of one JVM cannot wait for a FileChannel lock. After: no lost update. */
+    /**
+     * Before: with FileChannel.lock, a writer killed mid-transfer leaves the ledger short and the survivor is
+     * not told. After: with a robust mutex, the survivor is told, rolls back from the journal, marks the mutex
+     * consistent, and the ledger adds up.
+     */
     @Test
     void fileLockExample() {
         Run example = run("example-file-lock");
         assertEquals(0, example.exit(), example.out() + example.err());
-        assertTrue(example.out().contains("OverlappingFileLockException"), example.out());
-        assertTrue(example.out().contains("counter=200000 (no lost update)"), example.out());
+        String out = example.out();
+        List<String> kills = out.lines().filter(l -> l.startsWith("parent: ") && l.contains("kill -9 the writer (pid "))
+                .toList();
+        assertEquals(2, kills.size(), "a writer is killed in each version: " + out);
+        assertTrue(out.contains("survivor: got the file lock; nothing says its holder died: [100, 250, 250, 100]"
+                + " total 700"), out);
+        assertTrue(out.contains("before: the ledger totals 700, not 1000"), out);
+        assertTrue(out.contains("parent: the survivor is asleep in the kernel; kill -9 the writer"), out);
+        assertTrue(out.contains("survivor: acquired, ownerDied=true, token 2: [100, 250, 250, 100] total 700;"
+                + " journal: a transfer from account 0 to account 1 in flight"), out);
+        assertTrue(out.contains("survivor: rolled back from the journal and marked consistent: [400, 250, 250, 100]"
+                + " total 1000"), out);
+        assertTrue(out.contains("survivor: moved 50 from account 2 to account 3: [400, 250, 200, 150] total 1000"),
+                out);
+        assertTrue(out.contains("after: mutex CONSISTENT, owner deaths detected 1; the ledger totals 1000 and its"
+                + " journal is empty: the invariant holds"), out);
+        assertTrue(out.indexOf("before: FileChannel.lock()") < out.indexOf("after: a RobustMutex"), out);
     }
 
     /** The embedded mutex keeps a reader from ever seeing a torn update. */
@@ -109,13 +129,25 @@ class ExamplesTest {
         }
     }
 
-    /** inspect refuses a file that is not a mutex file, with the reason, and exits non-zero; a FIFO at once. */
+    /**
+     * inspect refuses a file that is not a mutex file, saying it may hold user data, and exits non-zero; a
+     * damaged mutex file with the library's reason; a FIFO at once.
+     */
     @Test
     void inspectRefusesABadFile() throws Exception {
         Path bad = Files.write(dir.resolve("bad"), new byte[5000]);
         Run inspect = run("inspect", bad.toString());
         assertEquals(1, inspect.exit());
-        assertTrue(inspect.err().contains("magic is missing"), inspect.err());
+        assertTrue(inspect.err().contains(bad + " is not a mutex file") && inspect.err().contains("may hold user data"),
+                inspect.err());
+        Path newer = dir.resolve("newer.mutex");
+        MutexFile.open(newer, 1).close();
+        byte[] bytes = Files.readAllBytes(newer);
+        bytes[8] = 2;  // the format version (design.md section 3)
+        Files.write(newer, bytes);
+        Run damaged = run("inspect", newer.toString());
+        assertEquals(1, damaged.exit());
+        assertTrue(damaged.err().contains(newer + ": format version=2"), damaged.err());
         assertEquals(1, run("inspect", dir.resolve("absent").toString()).exit());
         assertEquals(2, run("inspect").exit());
         Path fifo = dir.resolve("fifo");
@@ -158,8 +190,8 @@ class ExamplesTest {
          */
         public static void main(String[] args) throws Exception {
             MutexFile file = MutexFile.openExisting(Path.of(args[0]));
-            file.mutex(Integer.parseInt(args[1])).lock();
-            System.out.println("HELD");
+            Acquisition held = file.mutex(Integer.parseInt(args[1])).acquire();
+            System.out.println(held.ownerDied() ? "HELD after an owner death" : "HELD");
             new java.util.concurrent.CountDownLatch(1).await();
         }
     }
