@@ -138,14 +138,8 @@ public final class SharedMemory implements AutoCloseable {
         }
     }
 
-    /**
-     * Thirty-one bits of the boot id, never 0 (0 marks records that do not keep a stamp); the top bit marks a
-     * claim, a thread stamping the record (RobustMutexProtocol).
-     */
     static int bootStamp(UUID bootId) {
-        long mixed = bootId.getMostSignificantBits() ^ bootId.getLeastSignificantBits();
-        int stamp = (int) (mixed ^ (mixed >>> 32)) & 0x7fff_ffff;
-        return stamp == 0 ? 1 : stamp;
+        return HostIdentity.bootStamp(bootId);
     }
 
     /**

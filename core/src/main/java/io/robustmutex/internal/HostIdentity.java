@@ -26,6 +26,20 @@ public final class HostIdentity {
     }
 
     /**
+     * The boot stamp region records carry: thirty-one bits folded from the boot id, never 0 (0 marks records
+     * that do not keep a stamp); the top bit is left for a claim, a thread stamping the record
+     * ({@code RobustMutexProtocol.CLAIM_BIT}).
+     *
+     * @param bootId the boot id
+     * @return the stamp
+     */
+    public static int bootStamp(UUID bootId) {
+        long mixed = bootId.getMostSignificantBits() ^ bootId.getLeastSignificantBits();
+        int stamp = (int) (mixed ^ (mixed >>> 32)) & 0x7fff_ffff;
+        return stamp == 0 ? 1 : stamp;
+    }
+
+    /**
      * This process's PID namespace: the inode number of {@code /proc/self/ns/pid}.
      *
      * @return the namespace identity

@@ -3,6 +3,7 @@ package io.robustmutex.examples;
 import io.robustmutex.MutexKind;
 import io.robustmutex.MutexSnapshot;
 import io.robustmutex.MutexState;
+import io.robustmutex.internal.HostIdentity;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -83,16 +84,13 @@ record RegionRecord(int word, int state, long fencingToken, int kindWord, int ow
     }
 
     /**
-     * The boot stamp the library writes into region records: 32 bits folded from the boot id, never 0. The
-     * library's own definition is not public (SharedMemory.bootStamp); a test checks that this agrees.
+     * The boot stamp the library writes into region records.
      *
      * @param bootId the boot id
      * @return the stamp
      */
     static int bootStamp(UUID bootId) {
-        long mixed = bootId.getMostSignificantBits() ^ bootId.getLeastSignificantBits();
-        int stamp = (int) (mixed ^ (mixed >>> 32));
-        return stamp == 0 ? 1 : stamp;
+        return HostIdentity.bootStamp(bootId);
     }
 
     /**
@@ -179,6 +177,10 @@ record RegionRecord(int word, int state, long fencingToken, int kindWord, int ow
      * @return {@code this}, {@code earlier}, or {@code -} when not recorded
      */
     String bootColumn(Host host) {
+        if (bootStamp < 0) {
+            // The top bit: a claim, a thread stamping the record for its boot right now (or one that died doing so).
+            return "claimed by tid " + (bootStamp & 0x7fff_ffff);
+        }
         return bootStamp == 0 ? "-" : bootStamp == host.bootStamp() ? "this" : "earlier";
     }
 }
