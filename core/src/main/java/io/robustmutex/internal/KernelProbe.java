@@ -67,19 +67,26 @@ public final class KernelProbe {
     }
 
     /**
-     * Applies the {@value UnlockPath#PROPERTY} override, which may only lower the path. Asking for a path
-     * the kernel does not offer keeps the best one and logs a warning.
+     * Applies the {@value UnlockPath#PROPERTY} override, which may only lower the path. A value that names no
+     * path, or a path the kernel does not offer, keeps the best one and logs a warning (the rule for every
+     * property, docs/configuration.md).
      *
      * @param best the best path the kernel offers
      * @param requested the property value, or null when unset
      * @return the path to use
-     * @throws IllegalArgumentException when the value is not a path name
      */
     public static UnlockPath choose(UnlockPath best, String requested) {
         if (requested == null || requested.isBlank()) {
             return best;
         }
-        UnlockPath wanted = UnlockPath.parse(requested);
+        UnlockPath wanted;
+        try {
+            wanted = UnlockPath.parse(requested);
+        } catch (IllegalArgumentException e) {
+            LOG.log(Level.WARNING, "{0}={1} is not classic, syscall or vdso; using {2}, the best path this kernel"
+                    + " offers", UnlockPath.PROPERTY, requested, best.id());
+            return best;
+        }
         if (wanted.compareTo(best) > 0) {
             LOG.log(Level.WARNING, "{0}={1} asks for a path this kernel does not offer; using {2}",
                     UnlockPath.PROPERTY, requested, best.id());

@@ -28,8 +28,37 @@ public final class LinuxBackend {
 
     private static final class Holder {
         static final RobustMutexProtocol PROTOCOL = new RobustMutexProtocol(new LinuxKernel(LinuxPlatform.get()),
-                TimeUnit.MILLISECONDS.toNanos(Long.getLong(SLICE_PROPERTY, DEFAULT_SLICE_MILLIS)),
-                TimeUnit.MILLISECONDS.toNanos(Long.getLong(RECHECK_PROPERTY, DEFAULT_RECHECK_MILLIS)));
+                TimeUnit.MILLISECONDS.toNanos(millis(SLICE_PROPERTY, System.getProperty(SLICE_PROPERTY),
+                        DEFAULT_SLICE_MILLIS)),
+                TimeUnit.MILLISECONDS.toNanos(millis(RECHECK_PROPERTY, System.getProperty(RECHECK_PROPERTY),
+                        DEFAULT_RECHECK_MILLIS)));
+    }
+
+    /**
+     * A duration property in milliseconds. A value that is not a whole number ({@link Long#decode} syntax), or
+     * not above 0, is reported and the default used (the rule for every property, docs/configuration.md).
+     *
+     * @param property the property's name, for the warning
+     * @param value its value, or null when unset
+     * @param defaultMillis the default
+     * @return the milliseconds to use
+     */
+    static long millis(String property, String value, long defaultMillis) {
+        if (value == null) {
+            return defaultMillis;
+        }
+        try {
+            long millis = Long.decode(value.trim());
+            if (millis > 0) {
+                return millis;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below.
+        }
+        System.getLogger(LinuxBackend.class.getName()).log(System.Logger.Level.WARNING,
+                "{0}={1} is not a whole number of milliseconds, at least 1; using the default ({2})", property,
+                value, defaultMillis);
+        return defaultMillis;
     }
 
     /**

@@ -63,17 +63,21 @@ public abstract sealed class MappedMemory implements AtomicMemory permits Unsafe
      * @return {@code "unsafe"} or {@code "varhandle"}
      */
     static String chooseAccess(String requested, int javaFeature, String unsafeAccess, boolean unsafeUsable) {
+        boolean unsafeWarns = javaFeature >= 24 && !"allow".equals(unsafeAccess);
+        String choice = !unsafeWarns && unsafeUsable ? "unsafe" : "varhandle";
         if (requested != null) {
             String value = requested.trim().toLowerCase(Locale.ROOT);
             if (value.equals("varhandle") || value.equals("unsafe") && unsafeUsable) {
                 return value;
             }
+            // The rule for every property (docs/configuration.md): report, and do as if it were not set, or
+            // the nearest that works.
             System.getLogger(MappedMemory.class.getName()).log(System.Logger.Level.WARNING,
-                    "{0}={1} is not usable here; using varhandle", PROPERTY, requested);
-            return "varhandle";
+                    value.equals("unsafe") ? "{0}={1}: sun.misc.Unsafe cannot be used here; using varhandle"
+                            : "{0}={1} is not unsafe or varhandle; using {2}", PROPERTY, requested, choice);
+            return value.equals("unsafe") ? "varhandle" : choice;
         }
-        boolean unsafeWarns = javaFeature >= 24 && !"allow".equals(unsafeAccess);
-        return !unsafeWarns && unsafeUsable ? "unsafe" : "varhandle";
+        return choice;
     }
 
     /**

@@ -34,7 +34,9 @@ class MemoryAccessChoiceTest {
         assertEquals("varhandle", MappedMemory.chooseAccess("varhandle", 17, null, true));
         assertEquals("unsafe", MappedMemory.chooseAccess(" UNSAFE ", 25, null, true));
         assertEquals("varhandle", MappedMemory.chooseAccess("unsafe", 17, null, false));
-        assertEquals("varhandle", MappedMemory.chooseAccess("bogus", 17, null, true));
+        // An unknown value is reported and the choice made as if the property were absent.
+        assertEquals("unsafe", MappedMemory.chooseAccess("bogus", 17, null, true));
+        assertEquals("varhandle", MappedMemory.chooseAccess("bogus", 25, null, true));
     }
 
     /**
