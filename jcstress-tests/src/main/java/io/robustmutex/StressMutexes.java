@@ -97,22 +97,30 @@ final class StressMutexes {
             Path dir = directory();
             String prefix = "robust-mutex-jcstress-" + ProcessHandle.current().pid() + "-" + kind + "-";
             try {
-                Path filePath = Files.createTempFile(dir, prefix, ".mutex");
+                // A private directory, so the library creates both files itself (it never adopts an existing
+                // file that it did not initialize).
+                Path privateDir = Files.createTempDirectory(dir, prefix);
                 try {
-                    file = MutexFile.open(filePath, FILE_MUTEXES, kind);
-                } finally {
-                    Files.delete(filePath);
-                }
-                Path regionPath = Files.createTempFile(dir, prefix, ".shm");
-                try {
-                    SharedMemory region = SharedMemory.map(regionPath, DATA_START + (long) FILE_MUTEXES * DATA_SIZE);
-                    // Placing a mutex initializes its record under a file lock, so the file must still exist.
-                    for (int i = 0; i < REGION_MUTEXES; i++) {
-                        placed[i] = region.mutex((long) i * RECORD_SIZE, kind);
+                    Path filePath = privateDir.resolve("mutexes");
+                    try {
+                        file = MutexFile.open(filePath, FILE_MUTEXES, kind);
+                    } finally {
+                        Files.deleteIfExists(filePath);
                     }
-                    data = region.buffer();
+                    Path regionPath = privateDir.resolve("region");
+                    try {
+                        SharedMemory region = SharedMemory.map(regionPath,
+                                DATA_START + (long) FILE_MUTEXES * DATA_SIZE);
+                        // Placing a mutex initializes its record under a file lock, so the file must still exist.
+                        for (int i = 0; i < REGION_MUTEXES; i++) {
+                            placed[i] = region.mutex((long) i * RECORD_SIZE, kind);
+                        }
+                        data = region.buffer();
+                    } finally {
+                        Files.deleteIfExists(regionPath);
+                    }
                 } finally {
-                    Files.delete(regionPath);
+                    Files.deleteIfExists(privateDir);
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create the " + kind + " mutexes of the JCStress tests in "
