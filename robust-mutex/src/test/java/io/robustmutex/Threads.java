@@ -1,5 +1,7 @@
 package io.robustmutex;
 
+import io.robustmutex.testing.ChildProcess;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -32,17 +34,18 @@ final class Threads {
         return get(start(name, body));
     }
 
-    /** The future's result, waiting at most 60 seconds. */
+    /** The future's result, waiting at most 60 seconds (times the scale of {@link ChildProcess#scaled}). */
     static <T> T get(CompletableFuture<T> future) throws Exception {
         try {
-            return future.get(60, TimeUnit.SECONDS);
+            return future.get(ChildProcess.scaled(Duration.ofSeconds(60)).toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
             }
             throw e;
         } catch (TimeoutException e) {
-            throw new AssertionError("a test thread did not finish within 60 s", e);
+            throw new AssertionError("a test thread did not finish within "
+                    + ChildProcess.scaled(Duration.ofSeconds(60)).toSeconds() + " s", e);
         }
     }
 }

@@ -20,8 +20,15 @@ import org.awaitility.Awaitility;
  * ({@link #start(Class, String...)}) or any command ({@link #command(List)}). Its standard output is
  * collected line by line so a test can wait (bounded, with Awaitility) for a line such as {@code HELD}.
  * {@link #kill()} sends SIGKILL.
+ *
+ * <p>Every bound on a child ({@link #awaitLine}, {@link #waitFor}) is multiplied by the system property
+ * {@value #TIMEOUT_SCALE_PROPERTY} (default 1): kernels/run.sh sets it for guests under QEMU's TCG, where a
+ * JVM starts 10 to 20 times more slowly than on the host.
  */
 public final class ChildProcess implements AutoCloseable {
+
+    /** The system property that scales every bound on a child (a positive number, default 1). */
+    public static final String TIMEOUT_SCALE_PROPERTY = "robustmutex.test.timeoutScale";
 
     private final Process process;
     private final List<String> out = new CopyOnWriteArrayList<>();
@@ -223,7 +230,7 @@ public final class ChildProcess implements AutoCloseable {
      */
     public String awaitLine(Predicate<String> line, Duration timeout) {
         Awaitility.await("child " + pid() + " output; stdout=" + out + ", stderr=" + err)
-                .atMost(timeout)
+                .atMost(scaled(timeout))
                 .pollInterval(Duration.ofMillis(5))
                 .until(() -> out.stream().anyMatch(line) || !process.isAlive() && out.stream().noneMatch(line)
                         && failFast());
@@ -261,7 +268,7 @@ public final class ChildProcess implements AutoCloseable {
      */
     public int waitFor(Duration timeout) {
         try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!process.waitFor(scaled(timeout).toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 throw new AssertionError("child " + pid() + " did not exit within " + timeout + "; stdout=" + out
                         + ", stderr=" + err);
@@ -275,6 +282,20 @@ public final class ChildProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * A bound multiplied by the {@value #TIMEOUT_SCALE_PROPERTY} system property.
+     *
+     * @param timeout the bound on an unemulated machine
+     * @return the bound to use here
+     */
+    public static Duration scaled(Duration timeout) {
+        double scale = Double.parseDouble(System.getProperty(TIMEOUT_SCALE_PROPERTY, "1"));
+        if (!(scale > 0)) {
+            throw new IllegalArgumentException(TIMEOUT_SCALE_PROPERTY + " must be positive: " + scale);
+        }
+        return Duration.ofNanos((long) Math.min(Long.MAX_VALUE, timeout.toNanos() * scale));
     }
 
     /** Kills the child if it is still running. */

@@ -91,7 +91,9 @@ class LinuxSyscallsTest {
         ByteBuffer word = NativeMemory.allocateAligned(4, 4);
         long address = NativeMemory.address(word);
         int tid = syscalls.gettid();
-        assertEquals(0, syscalls.futex(address, FutexOp.FUTEX_LOCK_PI2, 0, 0, 0, 0));
+        // FUTEX_LOCK_PI2 exists from Linux 5.14; before, the library locks with FUTEX_LOCK_PI (kernel-abi.md 1).
+        int lock = KernelProbe.futexLockPi2(syscalls).supported() ? FutexOp.FUTEX_LOCK_PI2 : FutexOp.FUTEX_LOCK_PI;
+        assertEquals(0, syscalls.futex(address, lock, 0, 0, 0, 0));
         assertEquals(tid, word.getInt(0));
         assertEquals(-Errno.EDEADLK, syscalls.futex(address, FutexOp.FUTEX_TRYLOCK_PI, 0, 0, 0, 0));
         assertEquals(0, syscalls.futex(address, FutexOp.FUTEX_UNLOCK_PI, 0, 0, 0, 0));

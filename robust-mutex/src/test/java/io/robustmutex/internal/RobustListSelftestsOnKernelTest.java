@@ -246,7 +246,8 @@ class RobustListSelftestsOnKernelTest {
     private NativeFunction vdsoTryUnlock(PendingSlotWidth width) {
         LinuxPlatform platform = LinuxPlatform.get();
         VdsoRobustUnlockSymbols symbols = platform.architecture().vdsoRobustUnlockSymbols().orElse(null);
-        String name = symbols == null ? "__vdso_futex_robust_list64_try_unlock" : symbols.symbol(width);
+        String name = symbols != null ? symbols.symbol(width) : width == PendingSlotWidth.BITS_64
+                ? "__vdso_futex_robust_list64_try_unlock" : "__vdso_futex_robust_list32_try_unlock";
         OptionalLong address = symbols == null ? OptionalLong.empty()
                 : platform.vdso().functionAddress(name, symbols.version());
         assumeTrue(address.isPresent(), "needs the vDSO symbol " + name + "@LINUX_2.6 (Linux 7.2 on x86_64)");
