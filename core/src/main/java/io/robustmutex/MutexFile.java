@@ -349,7 +349,9 @@ public final class MutexFile implements AutoCloseable {
         String name = path.getFileName().toString();
         String prefix = "." + (name.length() > 180 ? name.substring(0, 180) : name) + CREATING;
         List<Map.Entry<Path, Long>> found = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, prefix + "*")) {
+        // A filter, not a glob: the name may hold characters a glob gives a meaning to ({ [ * ? \).
+        DirectoryStream.Filter<Path> ours = entry -> entry.getFileName().toString().startsWith(prefix);
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, ours)) {
             for (Path entry : entries) {
                 String rest = entry.getFileName().toString().substring(prefix.length());
                 int dot = rest.indexOf('.');

@@ -75,6 +75,28 @@ class MutexFileCreationTest {
         assertFalse(Files.exists(leftover), "the abandoned temporary file was not removed");
     }
 
+    /**
+     * A file name may hold any character a file name may: those that mean something in a glob pattern too
+     * ({@code { [ * ? \\}) are only characters of the name, when the name is created, opened, and looked for
+     * among the creations of other processes.
+     */
+    @Test
+    void aNameWithGlobCharactersIsJustAName() throws Exception {
+        for (String name : List.of("a{b.mutex", "c[d.mutex", "e*f?.mutex", "g\\h.mutex", "i{j,k}.mutex")) {
+            Path path = dir.resolve(name);
+            Path leftover = Files.write(dir.resolve("." + name + ".creating." + deadPid() + ".7"), new byte[100]);
+            assertThrows(NoSuchFileException.class, () -> MutexFile.openExisting(path), name);
+            try (MutexFile file = MutexFile.open(path, 1)) {
+                assertEquals(1, file.mutexCount(), name);
+            }
+            try (MutexFile file = MutexFile.openExisting(path)) {
+                file.mutex(0).lock();
+                file.mutex(0).unlock();
+            }
+            assertFalse(Files.exists(leftover), name + ": the abandoned temporary file was not removed");
+        }
+    }
+
     /** A creator killed at any moment leaves a state from which the next open succeeds. */
     @Test
     void aCreatorKilledAtAnyMomentBlocksNothing() throws Exception {
