@@ -3,7 +3,6 @@ package io.robustmutex;
 import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.FutexWord;
 import io.robustmutex.internal.HostIdentity;
-import io.robustmutex.internal.Kernel;
 import io.robustmutex.internal.LinuxBackend;
 import io.robustmutex.internal.LinuxFile;
 import io.robustmutex.internal.LinuxPlatform;
@@ -80,8 +79,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * numbered per namespace, so sharing across namespaces can give a lock two owners (kernel-abi.md section 5);
  * processes that share a file must share a PID namespace. A file last initialized in an earlier boot carries
  * meaningless TIDs: on open its held lock words are reset and reported to their next acquirer as owner deaths,
- * except a word whose TID names a live thread (the boot id may have been rewritten while its owner holds);
- * such a word is taken over once that thread is gone.
+ * unless another handle of this boot has the file open (every handle marks it in use with an
+ * open-file-description lock on its last possible byte, kept until its mapping is unmapped): then the boot id
+ * was rewritten while the file is in use, and nothing is reset.
  *
  * <h2>Closing and deleting</h2>
  * {@link #close()} marks this handle closed; later operations through it throw {@link IllegalStateException}.
@@ -95,6 +95,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class MutexFile implements AutoCloseable {
 
+    private static final System.Logger LOG = System.getLogger(MutexFile.class.getName());
     /** How long {@link #openExisting} waits for another process that is creating the file. */
     private static final long CREATION_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final String CREATING = ".creating.";
@@ -282,11 +283,26 @@ public final class MutexFile implements AutoCloseable {
                     // Another process brought it up to date while we waited for the lock.
                     return 0;
                 }
-                int words = resetStaleWords(region.memory(), header.recordCount(), protocol.kernel());
+                int words;
+                if (region.shared() || same.inUseElsewhere()) {
+                    // A handle of this boot has the file open (its in-use mark says so), so the words are this
+                    // boot's: the boot id was changed while the file is in use. Nothing is reset.
+                    LOG.log(System.Logger.Level.WARNING, "{0}: its boot id names another boot, but the file is"
+                            + " open in this boot; something rewrote the boot id. No lock word is reset", path);
+                    words = 0;
+                } else {
+                    words = resetStaleWords(region.memory(), header.recordCount());
+                }
                 same.writeFully(current, MutexFileHeaderDescriptor.BOOT_ID_OFFSET);
                 same.sync();
                 return words;
             });
+            // Marked in use only now, once any reset is done: the first openers of a boot do not see each other.
+            if (!region.file().markInUse()) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: cannot mark the file in use: another program holds a"
+                        + " write lock over its last byte (a whole-file FileChannel.lock() of the mutex file?)."
+                        + " The file works; a rewritten boot id could reset this handle's held words", path);
+            }
             return new MutexFile(path, region, header, protocol, reset);
         } catch (IOException | RuntimeException | Error failure) {
             region.release();
@@ -445,37 +461,35 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Resets lock words written during an earlier boot, whose TIDs name nothing now: a held word becomes
-     * OWNER_DIED with no TID (so its next acquirer learns of the death) and its state INCONSISTENT; no waiter
-     * survives a reboot, so WAITERS is dropped; list pointers and owner pids are cleared. A word whose TID
-     * names a live thread is left alone: the boot id may have been rewritten while that owner holds it; once
-     * that thread is gone, the next contender takes the word over. Each word is changed with a
-     * compare-and-swap, so a word that changes meanwhile is left alone too.
+     * Resets lock words written during an earlier boot, whose TIDs name nothing now (or an unrelated thread of
+     * this boot that took the same number): a held word becomes OWNER_DIED with no TID, so its next acquirer
+     * learns of the death, and its record INCONSISTENT with no list pointers or owner pid; no waiter survives a
+     * reboot, so WAITERS is dropped. Called only when no open handle of this boot has marked the file in use
+     * (see {@link LinuxFile#markInUse}; a handle keeps its mark until its mapping is unmapped, so while any
+     * thread of this boot holds a record), and under the file's lock, so nothing of this boot can be using the
+     * words: the TIDs need no look-up. Each word is changed with a compare-and-swap from the value read.
      */
-    private static int resetStaleWords(MappedMemory memory, int count, Kernel kernel) {
+    private static int resetStaleWords(MappedMemory memory, int count) {
         int reset = 0;
         for (int i = 0; i < count; i++) {
             int base = MutexFileHeaderDescriptor.recordOffset(i);
             int wordOffset = base + MutexRecordDescriptor.FUTEX_WORD_OFFSET;
             int word = memory.getIntVolatile(wordOffset);
-            int owner = FutexWord.owner(word);
-            if (owner != 0 && kernel.couldHold(owner)) {
+            if (word == FutexWord.FREE) {
                 continue;
             }
-            boolean held = owner != 0;
-            if (held || word != FutexWord.FREE) {
-                int update = held || FutexWord.ownerDied(word) ? FutexWord.OWNER_DIED : FutexWord.FREE;
-                if (!memory.compareAndSetInt(wordOffset, word, update)) {
-                    continue;
-                }
-                reset++;
+            boolean held = FutexWord.owner(word) != 0;
+            int update = held || FutexWord.ownerDied(word) ? FutexWord.OWNER_DIED : FutexWord.FREE;
+            if (update == word || !memory.compareAndSetInt(wordOffset, word, update)) {
+                continue;
             }
-            if (held && memory.getIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET)
-                    == MutexRecordDescriptor.STATE_CONSISTENT) {
-                memory.putIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET,
-                        MutexRecordDescriptor.STATE_INCONSISTENT);
-            }
+            reset++;
             if (held) {
+                if (memory.getIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET)
+                        == MutexRecordDescriptor.STATE_CONSISTENT) {
+                    memory.putIntVolatile(base + MutexRecordDescriptor.STATE_OFFSET,
+                            MutexRecordDescriptor.STATE_INCONSISTENT);
+                }
                 memory.putLongPlain(base + MutexRecordDescriptor.LIST_PREV_OFFSET, 0);
                 memory.putLongPlain(base + MutexRecordDescriptor.LIST_NEXT_OFFSET, 0);
                 memory.putIntVolatile(base + MutexRecordDescriptor.OWNER_PID_OFFSET, 0);

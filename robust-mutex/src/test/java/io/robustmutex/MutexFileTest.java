@@ -267,4 +267,26 @@ class MutexFileTest {
             assertTrue(assertThrows(IllegalStateException.class, use).getMessage().contains("closed"));
         }
     }
+
+    /**
+     * A whole-file {@code FileChannel.lock()} on the mutex file itself reaches the byte a handle marks its use
+     * with: the open still succeeds and the mutexes work, and a second open counts the file as in use (a
+     * rewritten boot id resets nothing while that lock is held).
+     */
+    @Test
+    void aWholeFileChannelLockOnTheMutexFileDoesNotStopIt() throws IOException {
+        Path path = validFile("channel-locked.mutex", 2, MutexKind.NORMAL);
+        patch(path, MutexFileHeaderDescriptor.recordOffset(1), intBytes(123_456));
+        patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, longBytes(42));
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE);
+                java.nio.channels.FileLock lock = channel.lock()) {
+            assertTrue(lock.isValid());
+            try (MutexFile file = MutexFile.open(path, 2)) {
+                assertEquals(0, file.wordsResetAfterReboot(), "reset while another program has the file locked");
+                assertEquals(123_456, file.mutex(1).snapshot().word());
+                file.mutex(0).lock();
+                file.mutex(0).unlock();
+            }
+        }
+    }
 }

@@ -131,12 +131,13 @@ class RecordIntegrityTest {
     }
 
     /**
-     * Rewriting the boot id while a process holds a mutex resets only the words of owners that are gone: the
-     * live holder keeps its mutex, while a word naming a TID that no thread has is reset.
+     * Rewriting the boot id while a process of this boot has the file open resets nothing: its in-use mark
+     * shows the words are this boot's. The live holder keeps its mutex; a word naming a TID that no thread has
+     * is taken over by its next contender, as any vanished owner's, with the death reported.
      */
     @ParameterizedTest
     @EnumSource(MutexKind.class)
-    void aBootIdRewriteSparesLiveOwners(MutexKind kind) throws Exception {
+    void aBootIdRewriteWhileInUseResetsNothing(MutexKind kind) throws Exception {
         Path path = file("boot-" + kind + ".mutex", 2, kind);
         try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
             holder.awaitLine(l -> l.startsWith("HELD"), Duration.ofSeconds(60));
@@ -145,19 +146,96 @@ class RecordIntegrityTest {
                 holderWord = peek.mutex(0).snapshot().word();
             }
             patch(path, MutexFileHeaderDescriptor.recordOffset(1), ints(0x3ffffff0));
-            ByteBuffer id = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            UUID other = UUID.randomUUID();
-            id.putLong(0, other.getMostSignificantBits()).putLong(8, other.getLeastSignificantBits());
-            patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, id);
+            patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, otherBootId());
             try (MutexFile file = MutexFile.open(path, 2, kind)) {
-                assertEquals(1, file.wordsResetAfterReboot(), "only the dead owner's word is reset");
+                assertEquals(0, file.wordsResetAfterReboot(), "words of a file in use were reset");
                 assertEquals(holderWord, file.mutex(0).snapshot().word(), "the live owner's word was reset");
                 Optional<Acquisition> stolen = Threads.runToEnd("thief", () -> file.mutex(0)
                         .tryAcquire(Duration.ofMillis(300)));
                 assertTrue(stolen.isEmpty(), "a second process acquired while the first held");
-                assertEquals(FutexWord.OWNER_DIED, file.mutex(1).snapshot().word());
+                assertEquals(0x3ffffff0, file.mutex(1).snapshot().word());
+                assertEquals(Boolean.TRUE, Threads.runToEnd("contender", () -> {
+                    try (Acquisition held = file.mutex(1).tryAcquire(Duration.ofSeconds(10)).orElseThrow()) {
+                        held.markConsistent();
+                        return held.ownerDied();
+                    }
+                }), "the vanished owner's death was not reported");
             }
         }
+    }
+
+    /**
+     * After a reboot, a held word's TID may name a live thread of this boot that has nothing to do with the
+     * file (boots often hand out the same numbers): with no handle of this boot open, every held word is an
+     * earlier boot's and is reset, whatever its TID names now. The reset writes only the word: the record's
+     * other fields are left for the next acquirer, which is told of the death.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void afterARebootAWordNamingALiveThreadIsReset(MutexKind kind) throws Exception {
+        Path path = file("reboot-" + kind + ".mutex", 1, kind);
+        long record = MutexFileHeaderDescriptor.recordOffset(0);
+        // A live thread of this JVM, with a robust list registered, whose TID the earlier boot's holder had.
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Integer> bystanderTid = new java.util.concurrent.CompletableFuture<>();
+        Path own = file("bystander-" + kind + ".mutex", 1, kind);
+        Thread bystander = new Thread(() -> {
+            try (MutexFile mine = MutexFile.open(own, 1, kind)) {
+                mine.mutex(0).lock();
+                bystanderTid.complete(mine.mutex(0).snapshot().word() & FutexWord.TID_MASK);
+                mine.mutex(0).unlock();
+                done.await();
+            } catch (Exception e) {
+                bystanderTid.completeExceptionally(e);
+            }
+        }, "bystander");
+        bystander.start();
+        try {
+            int tid = bystanderTid.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            patch(path, record + MutexRecordDescriptor.FUTEX_WORD_OFFSET, ints(tid | FutexWord.WAITERS));
+            patch(path, record + MutexRecordDescriptor.FENCING_TOKEN_OFFSET, longs(41));
+            patch(path, record + MutexRecordDescriptor.OWNER_PID_OFFSET, ints(12345));
+            patch(path, record + MutexRecordDescriptor.LIST_NEXT_OFFSET, longs(0x7f00_0000_1000L));
+            patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, otherBootId());
+            byte[] before = Files.readAllBytes(path);
+            try (MutexFile file = MutexFile.open(path, 1, kind)) {
+                assertEquals(1, file.wordsResetAfterReboot());
+                byte[] after = Files.readAllBytes(path);
+                // The word, the state, the list pointers, the owner pid and the boot id change; nothing else.
+                for (int i = 0; i < before.length; i++) {
+                    long at = i - record;
+                    boolean resetField = at >= MutexRecordDescriptor.FUTEX_WORD_OFFSET
+                            && at < MutexRecordDescriptor.STATE_OFFSET + 4
+                            || at >= MutexRecordDescriptor.LIST_PREV_OFFSET
+                            && at < MutexRecordDescriptor.LIST_NEXT_OFFSET + 8
+                            || at >= MutexRecordDescriptor.OWNER_PID_OFFSET
+                            && at < MutexRecordDescriptor.OWNER_PID_OFFSET + 4;
+                    boolean bootId = i >= MutexFileHeaderDescriptor.BOOT_ID_OFFSET
+                            && i < MutexFileHeaderDescriptor.BOOT_ID_OFFSET + 16;
+                    if (!resetField && !bootId) {
+                        assertEquals(before[i], after[i], "byte " + i + " changed by the reset");
+                    }
+                }
+                assertEquals(MutexState.INCONSISTENT, file.mutex(0).snapshot().state());
+                assertEquals(0, file.mutex(0).snapshot().ownerPid());
+                assertEquals(FutexWord.OWNER_DIED, file.mutex(0).snapshot().word());
+                try (Acquisition held = file.mutex(0).tryAcquire(Duration.ofSeconds(10)).orElseThrow()) {
+                    assertTrue(held.ownerDied());
+                    assertEquals(42, held.fencingToken());
+                    held.markConsistent();
+                }
+            }
+        } finally {
+            done.countDown();
+            bystander.join();
+        }
+    }
+
+    private static ByteBuffer otherBootId() {
+        ByteBuffer id = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        UUID other = UUID.randomUUID();
+        id.putLong(0, other.getMostSignificantBits()).putLong(8, other.getLeastSignificantBits());
+        return id;
     }
 
     /** A mutex file deleted while open is reported as deleted through its handle. */

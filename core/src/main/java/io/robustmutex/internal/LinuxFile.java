@@ -257,6 +257,44 @@ public final class LinuxFile implements AutoCloseable {
     }
 
     /**
+     * The byte whose open-file-description read lock every open handle of a mutex file holds: the last byte a
+     * file offset can name, far past any record. A record lock that reaches it conflicts: a whole-file
+     * {@code FileChannel.lock()} (a POSIX write lock to the end of all offsets) taken on the mutex file itself.
+     */
+    static final long IN_USE_BYTE = Long.MAX_VALUE;
+
+    /**
+     * Marks the file in use by this open file description, for as long as it stays open: a shared
+     * open-file-description lock ({@code F_OFD_SETLK}, {@code F_RDLCK}) on {@link #IN_USE_BYTE}. The kernel drops
+     * it when the description is closed, so when its process dies.
+     *
+     * @return true when marked; false when a write lock on that byte (another program's whole-file
+     *     {@code FileChannel.lock()} of this file) prevents it
+     * @throws IOException naming the path, for any other failure
+     */
+    public boolean markInUse() throws IOException {
+        long result = sys.ofdLock(fd(), LinuxSyscalls.F_OFD_SETLK, LinuxSyscalls.F_RDLCK, IN_USE_BYTE);
+        if (result == -Errno.EAGAIN || result == -Errno.EACCES) {
+            return false;
+        }
+        check("fcntl(F_OFD_SETLK, F_RDLCK)", path, result);
+        return true;
+    }
+
+    /**
+     * Whether another open file description (in any process) has marked the file in use with
+     * {@link #markInUse()}, or holds any other record lock on its last byte.
+     *
+     * @return true when one has
+     * @throws IOException naming the path
+     */
+    public boolean inUseElsewhere() throws IOException {
+        long found = sys.ofdLock(fd(), LinuxSyscalls.F_OFD_GETLK, LinuxSyscalls.F_WRLCK, IN_USE_BYTE);
+        check("fcntl(F_OFD_GETLK)", path, found);
+        return found != LinuxSyscalls.F_UNLCK;
+    }
+
+    /**
      * Maps the first {@code size} bytes read-write and shared.
      *
      * @param size the number of bytes

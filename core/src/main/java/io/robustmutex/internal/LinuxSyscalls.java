@@ -346,6 +346,43 @@ public final class LinuxSyscalls {
         return call(files.flock(), fd, operation, 0, 0, 0, 0);
     }
 
+    /** {@code F_OFD_GETLK}: which lock, if any, would conflict with the one described. */
+    public static final int F_OFD_GETLK = 36;
+    /** {@code F_OFD_SETLK}: take (or change, or drop) a lock owned by the open file description, not waiting. */
+    public static final int F_OFD_SETLK = 37;
+    /** {@code F_RDLCK}: a shared (read) lock. */
+    public static final short F_RDLCK = 0;
+    /** {@code F_WRLCK}: an exclusive (write) lock. */
+    public static final short F_WRLCK = 1;
+    /** {@code F_UNLCK}: no lock. */
+    public static final short F_UNLCK = 2;
+
+    /**
+     * {@code fcntl(fd, cmd, &flock)} for an open-file-description lock on one byte: a lock owned by the open
+     * file description, released when the last descriptor of it is closed (so when its process dies), and
+     * independent of {@code flock} locks.
+     *
+     * @param fd the descriptor
+     * @param cmd {@link #F_OFD_GETLK} or {@link #F_OFD_SETLK}
+     * @param type {@link #F_RDLCK}, {@link #F_WRLCK} or {@link #F_UNLCK}
+     * @param offset the byte locked
+     * @return for {@code F_OFD_GETLK}, the type of the conflicting lock ({@link #F_UNLCK} when none); for
+     *     {@code F_OFD_SETLK}, 0; or {@code -errno}
+     */
+    public long ofdLock(int fd, int cmd, short type, long offset) {
+        // struct flock: short l_type, short l_whence, (pad), off_t l_start @8, off_t l_len @16, pid_t l_pid @24.
+        ByteBuffer lock = NativeMemory.allocateAligned(32, 8);
+        lock.putShort(0, type);
+        lock.putShort(2, (short) 0);
+        lock.putLong(8, offset);
+        lock.putLong(16, 1);
+        lock.putInt(24, 0);
+        long result = call(files.fcntl(), fd, cmd, NativeMemory.address(lock), 0, 0, 0);
+        short found = lock.getShort(0);
+        Reference.reachabilityFence(lock);
+        return result < 0 || cmd != F_OFD_GETLK ? result : found;
+    }
+
     /**
      * {@code membarrier(cmd, flags, 0)}.
      *

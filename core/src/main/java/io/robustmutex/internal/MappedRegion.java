@@ -178,6 +178,17 @@ public final class MappedRegion {
     }
 
     /**
+     * Whether another handle of this JVM shares this region (it counts more than one handle).
+     *
+     * @return true when shared
+     */
+    public boolean shared() {
+        synchronized (REGISTRY) {
+            return handles > 1;
+        }
+    }
+
+    /**
      * Counts an operation that reads records without holding or locking one, for the time it reads.
      *
      * @throws IllegalStateException naming the file when the region is closing

@@ -21,6 +21,8 @@ package io.robustmutex.spi;
  * @param linkat {@code __NR_linkat}
  * @param unlinkat {@code __NR_unlinkat}
  * @param flock {@code __NR_flock}
+ * @param fcntl {@code __NR_fcntl} (its open-file-description locks and {@code struct flock} have one layout on
+ *     every supported, 64-bit architecture)
  * @param membarrier {@code __NR_membarrier}
  * @param geteuid {@code __NR_geteuid}
  * @param getegid {@code __NR_getegid}
@@ -30,8 +32,8 @@ package io.robustmutex.spi;
  * @param source where the numbers come from (kernel files)
  */
 public record FileSyscalls(long openat, long close, long statx, long fchmod, long fallocate, long pread64,
-        long pwrite64, long fsync, long mmap, long munmap, long linkat, long unlinkat, long flock, long membarrier,
-        long geteuid, long getegid, long getgroups, int oDirectory, int oNofollow, String source) {
+        long pwrite64, long fsync, long mmap, long munmap, long linkat, long unlinkat, long flock, long fcntl,
+        long membarrier, long geteuid, long getegid, long getgroups, int oDirectory, int oNofollow, String source) {
 
     /**
      * Validates the numbers.
@@ -41,7 +43,7 @@ public record FileSyscalls(long openat, long close, long statx, long fchmod, lon
      */
     public FileSyscalls {
         long[] numbers = {openat, close, statx, fchmod, fallocate, pread64, pwrite64, fsync, mmap, munmap, linkat,
-            unlinkat, flock, membarrier, geteuid, getegid, getgroups};
+            unlinkat, flock, fcntl, membarrier, geteuid, getegid, getgroups};
         for (long number : numbers) {
             if (number < 0) {
                 throw new IllegalArgumentException("syscall numbers must not be negative: " + number);

@@ -42,7 +42,8 @@ class ArchitecturesTest {
 
         @Override
         public io.robustmutex.spi.FileSyscalls fileSyscalls() {
-            return new io.robustmutex.spi.FileSyscalls(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, "test");
+            return new io.robustmutex.spi.FileSyscalls(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
+                    "test");
         }
 
         @Override

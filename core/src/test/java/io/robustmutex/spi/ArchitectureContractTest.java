@@ -57,12 +57,13 @@ public abstract class ArchitectureContractTest {
         FileSyscalls actual = architecture().fileSyscalls();
         assertEquals(List.of(expected.openat(), expected.close(), expected.statx(), expected.fchmod(),
                 expected.fallocate(), expected.pread64(), expected.pwrite64(), expected.fsync(), expected.mmap(),
-                expected.munmap(), expected.linkat(), expected.unlinkat(), expected.flock(), expected.membarrier(),
+                expected.munmap(), expected.linkat(), expected.unlinkat(), expected.flock(), expected.fcntl(),
+                expected.membarrier(),
                 expected.geteuid(), expected.getegid(), expected.getgroups()),
                 List.of(actual.openat(), actual.close(), actual.statx(), actual.fchmod(), actual.fallocate(),
                         actual.pread64(), actual.pwrite64(), actual.fsync(), actual.mmap(), actual.munmap(),
-                        actual.linkat(), actual.unlinkat(), actual.flock(), actual.membarrier(), actual.geteuid(),
-                        actual.getegid(), actual.getgroups()));
+                        actual.linkat(), actual.unlinkat(), actual.flock(), actual.fcntl(), actual.membarrier(),
+                        actual.geteuid(), actual.getegid(), actual.getgroups()));
         assertEquals(expected.oDirectory(), actual.oDirectory(), "O_DIRECTORY");
         assertEquals(expected.oNofollow(), actual.oNofollow(), "O_NOFOLLOW");
     }
@@ -89,6 +90,7 @@ public abstract class ArchitectureContractTest {
         expected.put("linkat", actual.linkat());
         expected.put("unlinkat", actual.unlinkat());
         expected.put("flock", actual.flock());
+        expected.put("fcntl", actual.fcntl());
         expected.put("membarrier", actual.membarrier());
         expected.put("geteuid", actual.geteuid());
         expected.put("getegid", actual.getegid());

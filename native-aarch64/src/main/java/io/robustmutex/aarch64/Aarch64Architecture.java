@@ -36,7 +36,7 @@ public final class Aarch64Architecture implements Architecture {
      * arch/arm64/include/uapi/asm/fcntl.h, which overrides the generic values.
      */
     private static final FileSyscalls FILE_SYSCALLS = new FileSyscalls(56, 57, 291, 52, 47, 67, 68, 82, 222, 215,
-            37, 35, 32, 283, 175, 177, 158, 040000, 0100000,
+            37, 35, 32, 25, 283, 175, 177, 158, 040000, 0100000,
             "include/uapi/asm-generic/unistd.h; arch/arm64/include/uapi/asm/fcntl.h");
 
     /** Creates the provider (used by {@link java.util.ServiceLoader}). */

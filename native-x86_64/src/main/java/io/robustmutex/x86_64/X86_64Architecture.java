@@ -30,7 +30,7 @@ public final class X86_64Architecture implements Architecture {
      * include/uapi/asm-generic/fcntl.h, which x86 uses unchanged.
      */
     private static final FileSyscalls FILE_SYSCALLS = new FileSyscalls(257, 3, 332, 91, 285, 17, 18, 74, 9, 11,
-            265, 263, 73, 324, 107, 108, 115, 0200000, 0400000,
+            265, 263, 73, 72, 324, 107, 108, 115, 0200000, 0400000,
             "arch/x86/entry/syscalls/syscall_64.tbl (asm/unistd_64.h); include/uapi/asm-generic/fcntl.h");
 
     private static final VdsoRobustUnlockSymbols SYMBOLS = new VdsoRobustUnlockSymbols(
