@@ -216,7 +216,11 @@ final class ScheduleExplorer {
         }
         if (!execution.violations.isEmpty()) {
             violating++;
-            if (findings.size() < 5) {
+            // The first five, and the first of each kind of violation after them (a race seen only in later
+            // schedules is named even when deaths were found first), at most ten.
+            String kind = kindOf(execution.violations.get(0));
+            boolean newKind = findings.stream().noneMatch(f -> kindOf(f).equals(kind));
+            if (findings.size() < 5 || findings.size() < 10 && newKind) {
                 findings.add(execution.describe(plan));
             }
             return;
@@ -366,6 +370,12 @@ final class ScheduleExplorer {
                     .append(fault[1] == 0 ? "0" : "-" + Errno.name(-fault[1])));
             return String.join("; ", violations) + " [schedule: " + text.toString().trim() + injected + "]";
         }
+    }
+
+    /** The kind of a violation or finding: its text before the first colon ("two owners", "lost lock"). */
+    private static String kindOf(String text) {
+        int colon = text.indexOf(':');
+        return colon < 0 ? text : text.substring(0, colon);
     }
 
     private Execution run(Plan plan) {

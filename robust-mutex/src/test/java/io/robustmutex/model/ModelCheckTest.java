@@ -3,6 +3,8 @@ package io.robustmutex.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.robustmutex.MutexKind;
+import io.robustmutex.UnlockPath;
 import io.robustmutex.aarch64.Aarch64Architecture;
 import io.robustmutex.spi.Architecture;
 import io.robustmutex.x86_64.X86_64Architecture;
@@ -15,6 +17,42 @@ import org.junit.jupiter.api.Test;
 
 /** The exhaustive death-injection check: safe configurations are safe, and the seed's race is found. */
 class ModelCheckTest {
+
+    /** The fewest schedules a row of the exploration table may have explored (every row explores hundreds). */
+    private static final int MIN_SCHEDULES = 100;
+
+    /**
+     * Positive control of the exploration: beside an actor that uses the library's lock, a racer takes the word
+     * with a check-then-act (it reads the word, and if free stores its TID with a plain store), a seeded
+     * defect. Only some interleavings break mutual exclusion, so the explorer must reach them, and the monitor
+     * must report the second owner.
+     */
+    @Test
+    void theExplorationFindsASeededRace() {
+        ModelCheck.ExplorationConfiguration configuration = new ModelCheck.ExplorationConfiguration(
+                new X86_64Architecture(), MutexKind.NORMAL, UnlockPath.CLASSIC, false);
+        ScheduleExplorer.Report report = ScheduleExplorer.explore(() -> {
+            InterleavingScenarios.MutexWorld world = new InterleavingScenarios.MutexWorld(configuration);
+            ModelThread racer = world.actor("R");
+            ModelThread a = world.actor("A");
+            ModelRegion region = world.regionOf(racer.process());
+            // The racer runs first: racer, A, racer, A is then reachable with two preemptions.
+            world.begin(racer, () -> {
+                if (region.getInt(0) == 0) {
+                    region.putInt(0, racer.tid());
+                    region.putInt(0, 0);
+                }
+            });
+            world.begin(a, () -> {
+                world.lock(a);
+                world.unlock(a);
+            });
+            return world;
+        }, new ScheduleExplorer.Bounds(2, 0, 200_000));
+        assertTrue(report.schedules() >= 10, "explored " + report.schedules());
+        assertTrue(report.violating() > 0, "the seeded race was not found in " + report.schedules() + " schedules");
+        assertTrue(report.findings().stream().anyMatch(f -> f.contains("two owners")), report.toString());
+    }
 
     /** Every configuration behaves as expected: corruption exactly where the unmap race is left open. */
     @Test
@@ -65,7 +103,8 @@ class ModelCheckTest {
                         "%-15s %-45s schedules=%6d deaths=%6d faults=%4d violating=%4d healed=%4d%s%n", r.scenario(),
                         r.configuration(), r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(),
                         r.truncated() ? " CUT" : ""));
-                if (r.violating() > 0 || r.truncated()) {
+                // A row that explored only a handful of schedules would prove nothing.
+                if (r.violating() > 0 || r.truncated() || r.schedules() < MIN_SCHEDULES) {
                     clean = false;
                     r.findings().forEach(f -> table.append("    ").append(f).append('\n'));
                 }
