@@ -1,0 +1,146 @@
+package io.robustmutex.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.robustmutex.LibraryVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.zip.ZipEntry;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The command-line jar ({@code target/robust-mutex.jar}) carries the project's licence, a NOTICE, the list of the
+ * third-party software it bundles, and the version in its manifest. Runs after {@code package} (the build binds it
+ * to {@code integration-test}), with the paths as system properties; every other jar's META-INF/LICENSE and NOTICE
+ * are checked by the build's {@code licence-in-every-jar} rule.
+ */
+class JarContentsTest {
+
+    /** An artifact line of THIRD-PARTY.txt: {@code groupId:artifactId:version}, maybe {@code (classifier c)}. */
+    private static final Pattern LISTED =
+            Pattern.compile("^([\\w.-]+:[\\w.-]+:[\\w.-]+)( \\(classifier [\\w.-]+\\))?$");
+
+    /** A line of {@code mvn dependency:list}: {@code groupId:artifactId:type[:classifier]:version:scope}. */
+    private static final Pattern RESOLVED =
+            Pattern.compile("^\\s+([\\w.-]+):([\\w.-]+):[\\w.-]+(?::([\\w.-]+))?:([\\w.-]+):(?:compile|runtime)\\b.*");
+
+    private static Path property(String name) {
+        String value = System.getProperty(name);
+        assertNotNull(value, "system property " + name + " (set by the build)");
+        return Path.of(value);
+    }
+
+    private static Path cliJar() {
+        Path jar = property("robustmutex.cliJar");
+        assertTrue(Files.isRegularFile(jar), jar + " exists");
+        return jar;
+    }
+
+    private static String version() {
+        String version = System.getProperty("robustmutex.version");
+        assertNotNull(version, "system property robustmutex.version (set by the build)");
+        return version;
+    }
+
+    private static byte[] entry(JarFile jar, String name) throws IOException {
+        ZipEntry entry = jar.getEntry(name);
+        assertNotNull(entry, jar.getName() + " has " + name);
+        try (InputStream in = jar.getInputStream(entry)) {
+            return in.readAllBytes();
+        }
+    }
+
+    @Test
+    void carriesTheLicenceTheNoticeAndTheThirdPartyList() throws IOException {
+        Path root = property("robustmutex.rootDir");
+        try (JarFile jar = new JarFile(cliJar().toFile())) {
+            assertArrayEquals(Files.readAllBytes(root.resolve("LICENSE")), entry(jar, "META-INF/LICENSE"),
+                    "META-INF/LICENSE is the Apache License 2.0 of LICENSE");
+            String notice = new String(entry(jar, "META-INF/NOTICE"), StandardCharsets.UTF_8);
+            assertEquals(Files.readString(root.resolve("config/third-party/NOTICE")), notice);
+            assertTrue(notice.startsWith(Files.readString(root.resolve("NOTICE"))),
+                    "the jar's NOTICE begins with the project's NOTICE");
+            assertEquals(Files.readString(root.resolve("config/third-party/THIRD-PARTY.txt")),
+                    new String(entry(jar, "META-INF/THIRD-PARTY.txt"), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Every artifact bundled is listed in THIRD-PARTY.txt with its version, and nothing else is. */
+    @Test
+    void listsExactlyTheBundledArtifacts() throws IOException {
+        Set<String> bundled = new TreeSet<>();
+        for (String line : Files.readAllLines(property("robustmutex.bundledArtifacts"))) {
+            Matcher m = RESOLVED.matcher(line);
+            if (m.matches()) {
+                bundled.add(m.group(1) + ":" + m.group(2) + ":" + m.group(4)
+                        + (m.group(3) == null ? "" : " (classifier " + m.group(3) + ")"));
+            }
+        }
+        assertTrue(bundled.stream().anyMatch(a -> a.startsWith("com.github.jnr:jnr-ffi:")),
+                "the list was read: " + bundled);
+        Set<String> listed = new TreeSet<>();
+        try (JarFile jar = new JarFile(cliJar().toFile())) {
+            String text = new String(entry(jar, "META-INF/THIRD-PARTY.txt"), StandardCharsets.UTF_8);
+            for (String line : text.split("\n")) {
+                Matcher m = LISTED.matcher(line);
+                if (m.matches()) {
+                    listed.add(line);
+                }
+            }
+        }
+        assertEquals(bundled, listed, "META-INF/THIRD-PARTY.txt against mvn dependency:list (runtime scope)");
+    }
+
+    /** THIRD-PARTY.txt says that only the x86_64 and aarch64 Linux libraries of jffi are bundled. */
+    @Test
+    void bundlesTheNativeLibrariesOfTheSupportedPlatformsOnly() throws IOException {
+        try (JarFile jar = new JarFile(cliJar().toFile())) {
+            Set<String> natives = jar.stream().map(ZipEntry::getName)
+                    .filter(n -> n.startsWith("jni/") && !n.endsWith("/"))
+                    .collect(Collectors.toCollection(TreeSet::new));
+            assertEquals(Set.of("jni/aarch64-Linux/libjffi-1.2.so", "jni/x86_64-Linux/libjffi-1.2.so"), natives);
+        }
+    }
+
+    @Test
+    void manifestCarriesTheVersion() throws IOException {
+        try (JarFile jar = new JarFile(cliJar().toFile())) {
+            Attributes main = jar.getManifest().getMainAttributes();
+            assertEquals(RobustMutexTool.class.getName(), main.getValue("Main-Class"));
+            assertEquals("ALL-UNNAMED", main.getValue("Enable-Native-Access"));
+            assertEquals(version(), main.getValue("Implementation-Version"));
+            assertEquals("robust-mutex command-line tool", main.getValue("Implementation-Title"));
+            assertEquals("The robust-mutex authors", main.getValue("Implementation-Vendor"));
+        }
+    }
+
+    /** The library inside the jar reports the project version, from its filtered resource and its manifest. */
+    @Test
+    void theLibraryInTheJarKnowsItsVersion() throws Exception {
+        assertEquals(version(), LibraryVersion.current(), "the library on the test class path");
+        URL[] path = {cliJar().toUri().toURL()};
+        try (URLClassLoader loader = new URLClassLoader(path, ClassLoader.getPlatformClassLoader())) {
+            Class<?> type = Class.forName(LibraryVersion.class.getName(), true, loader);
+            assertEquals(loader, type.getClassLoader(), "loaded from the jar");
+            Method current = type.getMethod("current");
+            assertEquals(version(), current.invoke(null));
+            assertEquals(version(), type.getPackage().getImplementationVersion());
+        }
+    }
+}
