@@ -34,7 +34,10 @@ public interface Acquisition extends AutoCloseable {
 
     /**
      * The fencing token of this acquisition: strictly greater than that of every earlier acquisition of the
-     * same mutex, by any process, so a holder's writes can be ordered (and stale holders refused) by it.
+     * same mutex, by any process, so a holder's writes can be ordered (and stale holders refused) by it. A
+     * re-entrant acquisition (by the thread that already holds the mutex) takes no new token: it returns the
+     * token of the outermost acquisition, the one that took the mutex from another owner, because the thread
+     * has held the mutex without interruption since then.
      *
      * @return the token
      */

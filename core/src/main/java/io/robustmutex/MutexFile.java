@@ -451,7 +451,12 @@ public final class MutexFile implements AutoCloseable {
             file.readFully(records, MutexFileHeaderDescriptor.SIZE);
             List<MutexSnapshot> snapshots = new ArrayList<>();
             for (int i = 0; i < header.recordCount(); i++) {
-                snapshots.add(MutexSnapshot.decode(records.duplicate().position(i * MutexRecordDescriptor.SIZE)));
+                try {
+                    snapshots.add(MutexSnapshot.decode(records.duplicate().position(i * MutexRecordDescriptor.SIZE),
+                            "record " + i));
+                } catch (MutexDamagedException damaged) {
+                    throw new MutexFileFormatException(path, damaged.getMessage());
+                }
             }
             boolean currentBoot = header.bootId().equals(HostIdentity.bootId());
             boolean sameNamespace = header.pidNamespace() == HostIdentity.pidNamespace();

@@ -35,18 +35,19 @@ public record MutexSnapshot(
      * Decodes a record from its 64 bytes.
      *
      * @param record the record's bytes from its first byte (little-endian is applied)
+     * @param where the record, for messages ({@code /dev/shm/x.mutex[3]})
      * @return the snapshot
-     * @throws IllegalStateException when the kind or state field holds no valid value
+     * @throws MutexDamagedException when the kind field holds no valid value
      */
-    static MutexSnapshot decode(ByteBuffer record) {
+    static MutexSnapshot decode(ByteBuffer record, Object where) {
         ByteBuffer r = record.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int base = r.position();
         int word = r.getInt(base + MutexRecordDescriptor.FUTEX_WORD_OFFSET);
         int kindWord = r.getInt(base + MutexRecordDescriptor.KIND_OFFSET);
         MutexKind kind = MutexRecord.decodeKind(kindWord);
         if (kind == null) {
-            throw new IllegalStateException(String.format("kind word=0x%08x is not that of an initialized record",
-                    kindWord));
+            throw new MutexDamagedException(String.format("%s: kind word=0x%08x is not that of an initialized"
+                    + " record; something other than this library wrote it", where, kindWord));
         }
         return new MutexSnapshot(kind, MutexState.decode(r.getInt(base + MutexRecordDescriptor.STATE_OFFSET)), word,
                 FutexWord.owner(word), r.getInt(base + MutexRecordDescriptor.OWNER_PID_OFFSET),

@@ -413,7 +413,7 @@ public final class RobustMutex implements Lock {
         for (int field = 0; field < MutexRecordDescriptor.SIZE; field += 8) {
             copy.putLong(field, memory.getLongVolatile(record.offset() + field));
         }
-        return MutexSnapshot.decode(copy);
+        return MutexSnapshot.decode(copy, record);
     }
 
     MutexRecord record() {

@@ -82,11 +82,12 @@ class MappingLifetimeTest {
             RobustMutex mutex = file.mutex(0);
             CompletableFuture<Optional<Acquisition>> waiter = Threads.start("waiter",
                     () -> mutex.tryAcquire(Duration.ofSeconds(3)));
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mutex.snapshot().waiters());
+            Awaitility.await().atMost(ChildProcess.scaled(Duration.ofSeconds(60)))
+                    .until(() -> mutex.snapshot().waiters());
             file.close();
             assertEquals(1, mappingsUnder(dir), "unmapped under a waiter");
             assertTrue(Threads.get(waiter).isEmpty(), "the holder never released it");
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mappingsUnder(dir) == 0);
+            Awaitility.await().atMost(ChildProcess.scaled(Duration.ofSeconds(60))).until(() -> mappingsUnder(dir) == 0);
             IllegalStateException e = assertThrows(IllegalStateException.class, mutex::lock);
             assertTrue(e.getMessage().contains("closed"), e.getMessage());
         }
@@ -124,12 +125,13 @@ class MappingLifetimeTest {
                     Thread.onSpinWait();
                 }
             }
-            a.join(10_000);
-            b.join(10_000);
+            long joinMillis = ChildProcess.scaled(Duration.ofSeconds(60)).toMillis();
+            a.join(joinMillis);
+            b.join(joinMillis);
             assertFalse(a.isAlive() || b.isAlive(), "a locker never noticed the close");
             assertTrue(refused.get());
             Files.delete(path);
         }
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> mappingsUnder(dir) == 0);
+        Awaitility.await().atMost(ChildProcess.scaled(Duration.ofSeconds(60))).until(() -> mappingsUnder(dir) == 0);
     }
 }

@@ -289,4 +289,17 @@ class MutexFileTest {
             }
         }
     }
+
+    /** A record kind word the library never writes: inspect names the file and the record, and changes nothing. */
+    @Test
+    void inspectOfADamagedKindWordNamesTheFileAndRecord() throws IOException {
+        Path path = validFile("damaged-kind.mutex", 2, MutexKind.NORMAL);
+        patch(path, MutexFileHeaderDescriptor.recordOffset(1) + MutexRecordDescriptor.KIND_OFFSET,
+                intBytes(0x0707_0707));
+        byte[] before = Files.readAllBytes(path);
+        MutexFileFormatException refused = assertThrows(MutexFileFormatException.class,
+                () -> MutexFile.inspect(path));
+        assertTrue(refused.getMessage().startsWith(path + ": record 1: kind word=0x07070707"), refused.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(path));
+    }
 }

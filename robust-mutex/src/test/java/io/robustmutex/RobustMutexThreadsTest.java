@@ -324,6 +324,30 @@ class RobustMutexThreadsTest {
         }
     }
 
+    /**
+     * A re-entrant acquisition takes no new token: it has the outermost acquisition's, and the next acquisition
+     * after the full release takes the next token.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aReentrantAcquisitionHasTheOutermostToken(MutexKind kind) throws Exception {
+        try (MutexFile file = file(kind)) {
+            RobustMutex mutex = file.mutex(1);
+            long outer;
+            try (Acquisition first = mutex.acquire()) {
+                outer = first.fencingToken();
+                try (Acquisition inner = mutex.acquire()) {
+                    assertEquals(2, mutex.getHoldCount());
+                    assertEquals(outer, inner.fencingToken());
+                }
+                assertEquals(outer, first.fencingToken());
+            }
+            try (Acquisition next = mutex.acquire()) {
+                assertEquals(outer + 1, next.fencingToken());
+            }
+        }
+    }
+
     /** A timed acquisition of a held mutex gives up at its deadline: not early, not much later, no hang. */
     @ParameterizedTest
     @EnumSource(MutexKind.class)

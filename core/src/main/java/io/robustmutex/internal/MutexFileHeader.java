@@ -83,9 +83,9 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
         byte[] magic = new byte[MutexFileHeaderDescriptor.MAGIC.length];
         h.get(MutexFileHeaderDescriptor.MAGIC_OFFSET, magic);
         if (java.util.Arrays.equals(magic, new byte[magic.length])) {
-            throw new MutexFileFormatException(path, "magic is missing: the file was not completely initialized"
-                    + " (its creator may have died while creating it) or it is not a mutex file. It is never"
-                    + " trusted; delete it to have it created again");
+            throw new MutexFileFormatException(path, "magic is missing: it is not a mutex file (a mutex file"
+                    + " appears under its name only once complete, magic included). It may hold another"
+                    + " program's data: it is left as it is and never used");
         }
         if (!java.util.Arrays.equals(magic, MutexFileHeaderDescriptor.MAGIC)) {
             throw new MutexFileFormatException(path, "magic=" + printable(magic)
