@@ -593,6 +593,10 @@ public final class MutexFile implements AutoCloseable {
      * this JVM's last handle of the file, the file is unmapped as soon as no thread of the JVM holds one of
      * its mutexes or names one to the kernel (usually at once).
      *
+     * <p>Holding belongs to the file, not to a handle (a thread that holds a mutex through one handle holds it
+     * through every handle of the file in this JVM), so the close is refused while any thread of the JVM holds
+     * one of the file's mutexes, whichever handle it acquired through: close a handle once no thread holds.
+     *
      * @throws IllegalStateException when a thread of this JVM holds one of the file's mutexes
      */
     @Override

@@ -131,7 +131,10 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Acquires the mutex if it is free now.
+     * Acquires the mutex if it is free now. It makes no system call to learn whether a holder still exists: a
+     * word left held by an owner that is gone without the kernel releasing it (more than 2048 held, or a
+     * damaged list) reads as held, and only a waiting acquisition ({@link #acquire()}, or one with a timeout)
+     * takes it over.
      *
      * @return the acquisition, or empty when another thread holds the mutex
      * @throws MutexNotRecoverableException when the mutex is not recoverable
@@ -202,7 +205,8 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Acquires the mutex if it is free now. An owner death is handled as by {@link #lock()}.
+     * Acquires the mutex if it is free now. An owner death is handled as by {@link #lock()}. Like
+     * {@link #tryAcquire()}, it never takes over a word whose owner vanished without the kernel releasing it.
      *
      * @return whether it was acquired
      * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
