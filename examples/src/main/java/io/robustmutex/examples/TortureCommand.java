@@ -302,6 +302,12 @@ final class TortureCommand implements RobustMutexTool.Command {
             }
             deaths = TortureWorker.get(data, TortureWorker.DEATHS);
             unattributed = TortureWorker.get(data, TortureWorker.UNATTRIBUTED);
+            // Each kill ends one process, which holds the one mutex at most once: it can cause one owner death at
+            // most. Deaths the workers could not attribute to a marked holder are bounded by this too.
+            if (deaths > killed) {
+                violations.add(deaths + " owner deaths were reported, but only " + killed + " processes were killed"
+                        + " (" + unattributed + " of the deaths with no holder marked inside)");
+            }
             rollbacks = TortureWorker.get(data, TortureWorker.ROLLBACKS);
             acquisitions = TortureWorker.get(data, TortureWorker.ACQUISITIONS);
             endNanos = System.nanoTime();
