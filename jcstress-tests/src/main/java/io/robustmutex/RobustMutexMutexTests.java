@@ -26,6 +26,7 @@ package io.robustmutex;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
+import io.robustmutex.jcstress.MutexPool;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.JCStressMeta;
@@ -86,7 +87,7 @@ public class RobustMutexMutexTests {
         long token2;
 
         LockState(MutexKind kind) {
-            mutex = StressMutexes.fresh(kind).mutex();
+            mutex = MutexPool.shared(kind).next().mutex();
         }
 
         /** lock(), then the critical section; returns the value read. */

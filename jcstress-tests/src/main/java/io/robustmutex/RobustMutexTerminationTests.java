@@ -24,6 +24,7 @@ package io.robustmutex;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
+import io.robustmutex.jcstress.MutexPool;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -51,6 +52,28 @@ public class RobustMutexTerminationTests {
     @Outcome(id = "STALE", expect = FORBIDDEN, desc = "the actor stayed blocked: a lost wake-up or hand-off")
     @Outcome(id = "ERROR", expect = FORBIDDEN, desc = "the actor or the signal threw (see the actor's message)")
     public static class HandOff {
+    }
+
+    /**
+     * Mutexes placed in a {@link SharedMemory} region ({@link SharedMemory#mutex(long, MutexKind)}), one after
+     * the other, per kind: the other tests take theirs from mutex files. JCStress runs the states of a
+     * termination test one at a time, so a few slots are plenty.
+     */
+    static final int PLACED_SLOTS = 64;
+
+    private static MutexPool placedPool(MutexKind kind) {
+        return MutexPool.builder(kind).placement(MutexPool.Placement.SHARED_MEMORY).slots(PLACED_SLOTS)
+                .dataBytesPerSlot(0).build();
+    }
+
+    /** Made on first use of PI mutexes. */
+    private static final class PiMutexes {
+        static final MutexPool POOL = placedPool(MutexKind.PI);
+    }
+
+    /** Made on first use of NORMAL mutexes. */
+    private static final class NormalMutexes {
+        static final MutexPool POOL = placedPool(MutexKind.NORMAL);
     }
 
     /** The one thread per JVM that holds the states' mutexes; it does one thing at a time, when asked. */
@@ -97,7 +120,7 @@ public class RobustMutexTerminationTests {
         final CountDownLatch left = new CountDownLatch(1);
 
         HeldState(MutexKind kind) {
-            mutex = StressMutexes.placed(kind);
+            mutex = (kind == MutexKind.PI ? PiMutexes.POOL : NormalMutexes.POOL).next().mutex();
             Holder.lock(mutex);
         }
 

@@ -17,6 +17,7 @@ package io.robustmutex;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
+import io.robustmutex.jcstress.MutexPool;
 import java.nio.ByteBuffer;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.JCStressMeta;
@@ -45,11 +46,11 @@ public class RobustMutexVisibilityTests {
         int b;
 
         DataState(MutexKind kind) {
-            StressMutexes.Guarded guarded = StressMutexes.fresh(kind);
-            mutex = guarded.mutex();
-            data = guarded.data();
-            x = guarded.offset();
-            y = guarded.offset() + 8;
+            MutexPool.Slot slot = MutexPool.shared(kind).next();
+            mutex = slot.mutex();
+            data = slot.buffer();
+            x = slot.offset();
+            y = slot.offset() + 8;
         }
 
         void write() {
