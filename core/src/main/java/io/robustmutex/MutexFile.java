@@ -1,5 +1,6 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.Errno;
 import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.FutexWord;
 import io.robustmutex.internal.HostIdentity;
@@ -284,7 +285,7 @@ public final class MutexFile implements AutoCloseable {
                     return 0;
                 }
                 int words;
-                if (region.shared() || same.inUseElsewhere()) {
+                if (region.openedInThisJvm() || same.inUseElsewhere()) {
                     // A handle of this boot has the file open (its in-use mark says so), so the words are this
                     // boot's: the boot id was changed while the file is in use. Nothing is reset.
                     LOG.log(System.Logger.Level.WARNING, "{0}: its boot id names another boot, but the file is"
@@ -298,11 +299,16 @@ public final class MutexFile implements AutoCloseable {
                 return words;
             });
             // Marked in use only now, once any reset is done: the first openers of a boot do not see each other.
-            if (!region.file().markInUse()) {
-                LOG.log(System.Logger.Level.WARNING, "{0}: cannot mark the file in use: another program holds a"
-                        + " write lock over its last byte (a whole-file FileChannel.lock() of the mutex file?)."
-                        + " The file works; a rewritten boot id could reset this handle's held words", path);
+            int unmarked = region.file().markInUse();
+            if (unmarked != 0) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: cannot mark the file in use ({1}: "
+                        + (unmarked == Errno.EAGAIN || unmarked == Errno.EACCES
+                        ? "another program holds a write lock over its last byte, a whole-file FileChannel.lock()"
+                        + " of the mutex file?" : "the file system offers no open-file-description locks")
+                        + "). The file works; a rewritten boot id could reset this handle''s held words", path,
+                        Errno.name(unmarked));
             }
+            region.markOpened();
             return new MutexFile(path, region, header, protocol, reset);
         } catch (IOException | RuntimeException | Error failure) {
             region.release();
@@ -349,21 +355,35 @@ public final class MutexFile implements AutoCloseable {
 
     /** A name in the file's directory that says who is creating the file. */
     private static Path temporaryName(Path path) {
-        String name = path.getFileName().toString();
-        if (name.length() > 180) {
-            name = name.substring(0, 180);
-        }
+        String name = shortened(path.getFileName().toString());
         String temporary = "." + name + CREATING + ProcessHandle.current().pid() + "."
                 + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE);
         Path parent = path.getParent();
         return parent == null ? Path.of(temporary) : parent.resolve(temporary);
     }
 
+    /**
+     * The file name cut to at most 200 bytes of UTF-8, at a code point: a temporary name adds up to 36 bytes
+     * ({@code .} and {@code .creating.<pid>.<16 hex digits>}) and must stay within the 255-byte name limit.
+     */
+    static String shortened(String name) {
+        int bytes = 0;
+        for (int i = 0; i < name.length(); ) {
+            int codePoint = name.codePointAt(i);
+            bytes += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+            if (bytes > 200) {
+                return name.substring(0, i);
+            }
+            i += Character.charCount(codePoint);
+        }
+        return name;
+    }
+
     /** The temporary names of creations of this file in progress or abandoned, with their creators' pids. */
     private static List<Map.Entry<Path, Long>> creations(Path path) {
         Path parent = path.toAbsolutePath().getParent();
         String name = path.getFileName().toString();
-        String prefix = "." + (name.length() > 180 ? name.substring(0, 180) : name) + CREATING;
+        String prefix = "." + shortened(name) + CREATING;
         List<Map.Entry<Path, Long>> found = new ArrayList<>();
         // A filter, not a glob: the name may hold characters a glob gives a meaning to ({ [ * ? \).
         DirectoryStream.Filter<Path> ours = entry -> entry.getFileName().toString().startsWith(prefix);
@@ -510,6 +530,7 @@ public final class MutexFile implements AutoCloseable {
      * @return the mutex (the same object for the same index of this handle)
      * @throws IllegalArgumentException when the index is out of range
      * @throws IllegalStateException when this handle is closed
+     * @throws MutexDamagedException when the record's kind word was overwritten
      */
     public RobustMutex mutex(int index) {
         open.ensureOpen();
@@ -530,7 +551,8 @@ public final class MutexFile implements AutoCloseable {
             region.exit();
         }
         if (kind == null) {
-            throw new IllegalStateException(path + ": record " + index + " was overwritten with a bad kind word");
+            throw new MutexDamagedException(path + ": record " + index + " was overwritten with a bad kind word;"
+                    + " something other than this library wrote it");
         }
         String name = path + "[" + index + "]";
         RobustMutex created = new RobustMutex(new MutexRecord(region.memory(), offset, kind, name, region, 0,

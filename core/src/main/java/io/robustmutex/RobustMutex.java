@@ -131,10 +131,11 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Acquires the mutex if it is free now. It makes no system call to learn whether a holder still exists: a
-     * word left held by an owner that is gone without the kernel releasing it (more than 2048 held, or a
-     * damaged list) reads as held, and only a waiting acquisition ({@link #acquire()}, or one with a timeout)
-     * takes it over.
+     * Acquires the mutex if it is free now. It does not ask the kernel whether a holder still exists: a word
+     * left held by an owner that is gone without the kernel releasing it (more than 2048 held, or a damaged
+     * list) reads as held, and only a waiting acquisition ({@link #acquire()}, or one with a timeout) takes it
+     * over. One exception: a {@link SharedMemory} record whose word was held in an earlier boot (its boot stamp
+     * says so) is taken over here too, as an owner death, since no thread of this boot can hold it.
      *
      * @return the acquisition, or empty when another thread holds the mutex
      * @throws MutexNotRecoverableException when the mutex is not recoverable
@@ -206,7 +207,8 @@ public final class RobustMutex implements Lock {
 
     /**
      * Acquires the mutex if it is free now. An owner death is handled as by {@link #lock()}. Like
-     * {@link #tryAcquire()}, it never takes over a word whose owner vanished without the kernel releasing it.
+     * {@link #tryAcquire()}, it does not take over a word whose owner vanished in this boot without the kernel
+     * releasing it.
      *
      * @return whether it was acquired
      * @throws OwnerDiedException when the previous owner died and no recovery handler is set; nothing is held
@@ -399,6 +401,7 @@ public final class RobustMutex implements Lock {
      * Reads the record without taking the mutex.
      *
      * @return the snapshot
+     * @throws MutexDamagedException when the record's kind word is not one the library writes
      */
     public MutexSnapshot snapshot() {
         open.ensureOpen();

@@ -131,6 +131,7 @@ public final class SharedMemory implements AutoCloseable {
                 status = file.status();
             }
             MappedRegion region = MappedRegion.open(sys, file, status, (int) size);
+            region.markOpened();
             return new SharedMemory(path, region, protocol, pidNamespace, bootStamp);
         } catch (IOException | RuntimeException | Error failure) {
             file.close();

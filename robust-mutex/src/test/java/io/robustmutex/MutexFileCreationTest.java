@@ -97,6 +97,26 @@ class MutexFileCreationTest {
         }
     }
 
+    /**
+     * A long name of multi-byte characters, legal on its own (236 bytes of UTF-8), still leaves room for the
+     * temporary name of its creation, which is cut in bytes, not characters.
+     */
+    @Test
+    void aLongMultiByteNameCanBeCreated() throws Exception {
+        String name = "\u00e9".repeat(115) + ".mutex";
+        Assumptions.assumeTrue(java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding"))
+                .newEncoder().canEncode(name), "needs a UTF-8 file-name encoding (sun.jnu.encoding, from the locale)");
+        assertEquals(236, name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        Path path = dir.resolve(name);
+        try (MutexFile file = MutexFile.open(path, 1)) {
+            file.mutex(0).lock();
+            file.mutex(0).unlock();
+        }
+        try (Stream<Path> left = Files.list(dir)) {
+            assertEquals(List.of(path), left.toList(), "the file, and no temporary name left behind");
+        }
+    }
+
     /** A creator killed at any moment leaves a state from which the next open succeeds. */
     @Test
     void aCreatorKilledAtAnyMomentBlocksNothing() throws Exception {

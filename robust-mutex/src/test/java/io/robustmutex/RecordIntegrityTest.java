@@ -231,6 +231,45 @@ class RecordIntegrityTest {
         }
     }
 
+    /**
+     * Two threads of one JVM opening a rebooted file at once: exactly one resets its words. A handle still
+     * opening holds nothing, so it must not count as the file being in use (it did: about 2% of such races
+     * reset nothing, and the earlier boot's word stayed held for ever).
+     */
+    @Test
+    void twoThreadsOpeningARebootedFileTogetherResetIt() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 300; round++) {
+                Path path = file("together-" + round + ".mutex", 1, MutexKind.NORMAL);
+                long record = MutexFileHeaderDescriptor.recordOffset(0);
+                patch(path, record + MutexRecordDescriptor.FUTEX_WORD_OFFSET, ints(0x3fff_fff0));
+                patch(path, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, otherBootId());
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+                java.util.concurrent.CountDownLatch opened = new java.util.concurrent.CountDownLatch(2);
+                java.util.concurrent.Callable<Integer> opener = () -> {
+                    start.await();
+                    try (MutexFile file = MutexFile.open(path, 1, MutexKind.NORMAL)) {
+                        opened.countDown();
+                        opened.await();
+                        return file.wordsResetAfterReboot();
+                    }
+                };
+                var first = pool.submit(opener);
+                var second = pool.submit(opener);
+                int resets = first.get(60, java.util.concurrent.TimeUnit.SECONDS)
+                        + second.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(1, resets, "round " + round + ": words reset by the two openers");
+                try (MutexFile file = MutexFile.open(path, 1, MutexKind.NORMAL)) {
+                    assertEquals(FutexWord.OWNER_DIED, file.mutex(0).snapshot().word(), "round " + round);
+                }
+                Files.delete(path);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private static ByteBuffer otherBootId() {
         ByteBuffer id = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         UUID other = UUID.randomUUID();

@@ -53,6 +53,8 @@ public final class Errno {
     public static final int ENAMETOOLONG = 36;
     /** Function not implemented. */
     public static final int ENOSYS = 38;
+    /** No record locks available (a file system without lock support). */
+    public static final int ENOLCK = 37;
     /** Too many symbolic links (a symbolic link met with O_NOFOLLOW). */
     public static final int ELOOP = 40;
     /** Operation not supported. */
@@ -98,6 +100,7 @@ public final class Errno {
             case EDEADLK -> "EDEADLK";
             case ENAMETOOLONG -> "ENAMETOOLONG";
             case ENOSYS -> "ENOSYS";
+            case ENOLCK -> "ENOLCK";
             case ELOOP -> "ELOOP";
             case EOPNOTSUPP -> "EOPNOTSUPP";
             case EDQUOT -> "EDQUOT";

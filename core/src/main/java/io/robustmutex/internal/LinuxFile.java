@@ -268,28 +268,38 @@ public final class LinuxFile implements AutoCloseable {
      * open-file-description lock ({@code F_OFD_SETLK}, {@code F_RDLCK}) on {@link #IN_USE_BYTE}. The kernel drops
      * it when the description is closed, so when its process dies.
      *
-     * @return true when marked; false when a write lock on that byte (another program's whole-file
-     *     {@code FileChannel.lock()} of this file) prevents it
+     * @return 0 when marked; else why not, an errno: {@code EAGAIN} or {@code EACCES} when a write lock on that
+     *     byte (another program's whole-file {@code FileChannel.lock()} of this file) prevents it,
+     *     {@code ENOLCK}, {@code EINVAL} or {@code EOPNOTSUPP} when the file system offers no such locks
      * @throws IOException naming the path, for any other failure
      */
-    public boolean markInUse() throws IOException {
+    public int markInUse() throws IOException {
         long result = sys.ofdLock(fd(), LinuxSyscalls.F_OFD_SETLK, LinuxSyscalls.F_RDLCK, IN_USE_BYTE);
-        if (result == -Errno.EAGAIN || result == -Errno.EACCES) {
-            return false;
+        if (result < 0 && cannotMark((int) -result)) {
+            return (int) -result;
         }
         check("fcntl(F_OFD_SETLK, F_RDLCK)", path, result);
-        return true;
+        return 0;
+    }
+
+    private static boolean cannotMark(int errno) {
+        return errno == Errno.EAGAIN || errno == Errno.EACCES || errno == Errno.ENOLCK || errno == Errno.EINVAL
+                || errno == Errno.EOPNOTSUPP;
     }
 
     /**
      * Whether another open file description (in any process) has marked the file in use with
-     * {@link #markInUse()}, or holds any other record lock on its last byte.
+     * {@link #markInUse()}, or holds any other record lock on its last byte. Where the file system cannot
+     * answer ({@code ENOLCK}, {@code EINVAL}, {@code EOPNOTSUPP}) it is not known, and counted as in use.
      *
-     * @return true when one has
-     * @throws IOException naming the path
+     * @return true when one has, or when that is not known
+     * @throws IOException naming the path, for any other failure
      */
     public boolean inUseElsewhere() throws IOException {
         long found = sys.ofdLock(fd(), LinuxSyscalls.F_OFD_GETLK, LinuxSyscalls.F_WRLCK, IN_USE_BYTE);
+        if (found == -Errno.ENOLCK || found == -Errno.EINVAL || found == -Errno.EOPNOTSUPP) {
+            return true;
+        }
         check("fcntl(F_OFD_GETLK)", path, found);
         return found != LinuxSyscalls.F_UNLCK;
     }

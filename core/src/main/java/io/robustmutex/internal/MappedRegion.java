@@ -82,6 +82,7 @@ public final class MappedRegion {
     private final MappedMemory control;
     private final AtomicInteger borrowers = new AtomicInteger();
     private int handles = 1;
+    private volatile boolean opened;
     private volatile int state = OPEN;
 
     private MappedRegion(LinuxSyscalls sys, LinuxFile file, FileKey key, int inodeId, long address, int size) {
@@ -178,14 +179,18 @@ public final class MappedRegion {
     }
 
     /**
-     * Whether another handle of this JVM shares this region (it counts more than one handle).
+     * Whether a handle of this JVM has finished opening this region ({@link #markOpened()}): from then on a
+     * thread may hold its records. A handle still opening does not count: it holds nothing yet.
      *
-     * @return true when shared
+     * @return true when one has
      */
-    public boolean shared() {
-        synchronized (REGISTRY) {
-            return handles > 1;
-        }
+    public boolean openedInThisJvm() {
+        return opened;
+    }
+
+    /** Records that a handle has finished opening this region: its records may be held from now on. */
+    public void markOpened() {
+        opened = true;
     }
 
     /**
