@@ -2,7 +2,6 @@ package io.robustmutex;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -29,15 +28,5 @@ class LibraryVersionTest {
         try (URLClassLoader loader = new URLClassLoader(new URL[0])) {
             assertEquals("unknown", LibraryVersion.pick(null, null, loader.getUnnamedModule()));
         }
-    }
-
-    /** When the tests run in the module io.robustmutex, its descriptor carries the project version. */
-    @Test
-    void theModuleDescriptorCarriesTheVersion() {
-        Module module = LibraryVersion.class.getModule();
-        assumeTrue(module.isNamed(), "the tests run on the class path");
-        assertEquals("io.robustmutex", module.getName());
-        assertEquals(LibraryVersion.current(), module.getDescriptor().rawVersion().orElse("none"));
-        assertEquals(LibraryVersion.current(), LibraryVersion.pick(null, null, module), "the fallback finds it");
     }
 }
