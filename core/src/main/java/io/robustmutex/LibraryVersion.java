@@ -2,16 +2,20 @@ package io.robustmutex;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.module.ModuleDescriptor;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
  * The version of this library, as built: from {@code io/robustmutex/version.properties}, which the build
- * writes, else from the jar manifest's {@code Implementation-Version}, else {@code "unknown"} (classes run
- * from a directory that was not built by Maven).
+ * writes, else from the jar manifest's {@code Implementation-Version}, else from the module descriptor's
+ * version (the build records the project version there too), else {@code "unknown"} (classes run from a
+ * directory that was not built by Maven).
  */
 public final class LibraryVersion {
 
-    private static final String VERSION = find();
+    private static final String VERSION = pick(fromProperties(),
+            LibraryVersion.class.getPackage().getImplementationVersion(), LibraryVersion.class.getModule());
 
     private LibraryVersion() {
     }
@@ -25,7 +29,25 @@ public final class LibraryVersion {
         return VERSION;
     }
 
-    private static String find() {
+    /**
+     * The first version found.
+     *
+     * @param fromProperties the version in {@code version.properties}, or null
+     * @param fromManifest the manifest's {@code Implementation-Version}, or null
+     * @param module the module of the library's classes: the unnamed module on the class path
+     * @return the version, or {@code "unknown"}
+     */
+    static String pick(String fromProperties, String fromManifest, Module module) {
+        if (fromProperties != null) {
+            return fromProperties;
+        }
+        if (fromManifest != null) {
+            return fromManifest;
+        }
+        return Optional.ofNullable(module.getDescriptor()).flatMap(ModuleDescriptor::rawVersion).orElse("unknown");
+    }
+
+    private static String fromProperties() {
         try (InputStream in = LibraryVersion.class.getResourceAsStream("version.properties")) {
             if (in != null) {
                 Properties properties = new Properties();
@@ -38,7 +60,6 @@ public final class LibraryVersion {
         } catch (IOException e) {
             // Fall back to the manifest.
         }
-        String manifest = LibraryVersion.class.getPackage().getImplementationVersion();
-        return manifest != null ? manifest : "unknown";
+        return null;
     }
 }

@@ -1,5 +1,6 @@
 package io.robustmutex.internal;
 
+import io.robustmutex.internal.libc.LibC;
 import io.robustmutex.spi.Architecture;
 import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.SyscallNumbers;

@@ -6,5 +6,8 @@
  * nothing else writes an offset literal; binding methods return what the kernel returns (a non-negative
  * value or {@code -errno}) and {@link io.robustmutex.internal.Errno} turns an unexpected errno into an
  * exception.
+ *
+ * <p>Exported only to the module {@code io.robustmutex.model}; design.md section 2 says why it is one package
+ * and how its classes group by concern.
  */
 package io.robustmutex.internal;

@@ -26,6 +26,10 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class ArchitectureContractTest {
 
+    /** For the architecture modules' subclasses. */
+    protected ArchitectureContractTest() {
+    }
+
     /** The provider under test. */
     protected abstract Architecture architecture();
 

@@ -2,8 +2,10 @@ package io.robustmutex.examples;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.robustmutex.LibraryVersion;
 import java.io.IOException;
@@ -14,8 +16,11 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
@@ -23,14 +28,22 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.zip.ZipEntry;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command-line jar ({@code target/robust-mutex.jar}) carries the project's licence, a NOTICE, the list of the
- * third-party software it bundles, and the version in its manifest. Runs after {@code package} (the build binds it
- * to {@code integration-test}), with the paths as system properties; every other jar's META-INF/LICENSE and NOTICE
- * are checked by the build's {@code licence-in-every-jar} rule.
+ * third-party software it bundles, and the version in its manifest, and its {@code doctor} runs without a JDK
+ * native-access warning. Runs after {@code package} (the build binds it to {@code integration-test}), with the
+ * paths as system properties; every other jar's META-INF/LICENSE and NOTICE are checked by the build's
+ * {@code licence-in-every-jar} rule.
  */
 class JarContentsTest {
+
+    /** How the JDK's warning about a restricted method (JNI's System.load from JDK 24) begins. */
+    private static final String RESTRICTED_WARNING = "WARNING: A restricted method";
+
+    @TempDir
+    Path dir;
 
     /** An artifact line of THIRD-PARTY.txt: {@code groupId:artifactId:version}, maybe {@code (classifier c)}. */
     private static final Pattern LISTED =
@@ -142,5 +155,63 @@ class JarContentsTest {
             assertEquals(version(), current.invoke(null));
             assertEquals(version(), type.getPackage().getImplementationVersion());
         }
+    }
+
+    /** What a child JVM printed and how it ended. */
+    private record Run(int exitCode, List<String> out, List<String> err) {
+        String describe() {
+            return "exit " + exitCode + "\nstdout:\n" + String.join("\n", out) + "\nstderr:\n" + String.join("\n", err);
+        }
+
+        boolean warnedOfARestrictedMethod() {
+            return err.stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING));
+        }
+    }
+
+    /** Runs this JVM's java with the arguments, the command-line jar's {@code doctor} among them. */
+    private Run java(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(List.of(args));
+        Path out = dir.resolve("stdout.txt");
+        Path err = dir.resolve("stderr.txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .start();
+        if (!process.waitFor(2, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("did not finish within 2 minutes: " + command);
+        }
+        Run run = new Run(process.exitValue(), Files.readAllLines(out), Files.readAllLines(err));
+        System.out.println(String.join(" ", command) + "\n" + run.describe() + "\n");
+        return run;
+    }
+
+    /**
+     * {@code java -jar robust-mutex.jar doctor} loads jffi's JNI library (the library is usable) and, on JDK 22 and
+     * later, prints no native-access warning: the manifest's {@code Enable-Native-Access: ALL-UNNAMED} enables it.
+     */
+    @Test
+    void doctorPrintsNoNativeAccessWarning() throws Exception {
+        Run run = java("-jar", cliJar().toString(), "doctor");
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.out().contains("available: yes"), "jffi's library was loaded: " + run.describe());
+        if (Runtime.version().feature() >= 22) {
+            assertFalse(run.warnedOfARestrictedMethod(), run.describe());
+        }
+    }
+
+    /**
+     * The control for the check above: the same jar on the class path ({@code -cp}, where the manifest's
+     * {@code Enable-Native-Access} does not apply) warns on JDK 24 and later, where loading a JNI library is
+     * restricted, and names the value the manifest sets.
+     */
+    @Test
+    void withoutTheManifestAttributeTheJdkWarns() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 24, "JNI loading is a restricted method from JDK 24");
+        Run run = java("-cp", cliJar().toString(), RobustMutexTool.class.getName(), "doctor");
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.warnedOfARestrictedMethod(), run.describe());
+        assertTrue(run.err().stream().anyMatch(line -> line.contains("--enable-native-access=ALL-UNNAMED ")),
+                run.describe());
     }
 }

@@ -19,6 +19,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 public abstract class VdsoModelContractTest {
 
+    /** For the architecture modules' subclasses. */
+    protected VdsoModelContractTest() {
+    }
+
     /** The architecture under test. */
     protected abstract Architecture architecture();
 

@@ -1,4 +1,4 @@
-package io.robustmutex.internal;
+package io.robustmutex.internal.libc;
 
 import jnr.ffi.annotations.SaveError;
 

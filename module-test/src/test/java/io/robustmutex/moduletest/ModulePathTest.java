@@ -1,0 +1,121 @@
+package io.robustmutex.moduletest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.robustmutex.KernelSupport;
+import io.robustmutex.LibraryVersion;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs {@link ModulePathApp} as {@code java --module-path ... -m io.robustmutex.moduletest/...}: no class path,
+ * so the library, its architecture provider and JNR-FFI are found through the module descriptors alone. The
+ * module path comes from the build (system properties {@value #CLASSES} and {@value #DEPENDENCIES}); the child
+ * runs on this JVM's java, so the build on JDK 25 checks JDK 25's native-access warnings.
+ */
+class ModulePathTest {
+
+    /** The application's classes (target/classes), set by the build. */
+    static final String CLASSES = "robustmutex.moduletest.classes";
+
+    /** Its dependencies' jars, as a path, set by the build. */
+    static final String DEPENDENCIES = "robustmutex.moduletest.dependencies";
+
+    /** The module that loads the JNI library (jffi's), which JDK 22 and later want native access enabled for. */
+    static final String NATIVE_ACCESS_MODULE = "org.jnrproject.jffi";
+
+    /** How the JDK's warning about a restricted method (JNI's System.load from JDK 24) begins. */
+    static final String RESTRICTED_WARNING = "WARNING: A restricted method";
+
+    @TempDir
+    Path dir;
+
+    /** What a child JVM printed and how it ended. */
+    record Run(int exitCode, List<String> out, List<String> err) {
+        String describe() {
+            return "exit " + exitCode + "\nstdout:\n" + String.join("\n", out) + "\nstderr:\n" + String.join("\n", err);
+        }
+
+        boolean printed(String line) {
+            return out.contains(line);
+        }
+    }
+
+    private static String property(String name) {
+        String value = System.getProperty(name);
+        assertNotNull(value, "system property " + name + " (set by the build)");
+        return value;
+    }
+
+    private Run run(List<String> jvmOptions) throws IOException, InterruptedException {
+        String modulePath = property(CLASSES) + File.pathSeparator + property(DEPENDENCIES);
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xss1m");
+        command.addAll(jvmOptions);
+        command.addAll(List.of("--module-path", modulePath,
+                "-m", "io.robustmutex.moduletest/" + ModulePathApp.class.getName(), dir.toString()));
+        Path out = dir.resolve("stdout.txt");
+        Path err = dir.resolve("stderr.txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .start();
+        if (!process.waitFor(2, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("the application did not finish within 2 minutes: " + command);
+        }
+        Run run = new Run(process.exitValue(), Files.readAllLines(out), Files.readAllLines(err));
+        System.out.println(String.join(" ", command) + "\n" + run.describe() + "\n");
+        return run;
+    }
+
+    private static List<String> nativeAccess() {
+        return Runtime.version().feature() >= 22 ? List.of("--enable-native-access=" + NATIVE_ACCESS_MODULE)
+                : List.of();
+    }
+
+    /**
+     * The application runs with the library as the named module io.robustmutex, whose ServiceLoader found this
+     * machine's architecture module as a provider, and locks and unlocks a mutex. On JDK 22 and later, with
+     * native access enabled for jffi's module, the JDK prints no restricted-method warning.
+     */
+    @Test
+    void runsOnTheModulePath() throws Exception {
+        Run run = run(nativeAccess());
+        assertEquals(0, run.exitCode(), run.describe());
+        String arch = KernelSupport.architecture();
+        assertTrue(run.printed("library_module: io.robustmutex@" + LibraryVersion.current()), run.describe());
+        assertTrue(run.printed("library_version: " + LibraryVersion.current()), run.describe());
+        assertTrue(run.out().stream().anyMatch(line -> line.startsWith("provider: io.robustmutex." + arch + ".")
+                && line.endsWith(" in module io.robustmutex." + arch)), run.describe());
+        assertTrue(run.printed("architecture: " + arch), "the provider in use, " + run.describe());
+        assertTrue(run.out().stream().anyMatch(line -> line.startsWith("unlocked: ")), run.describe());
+        if (Runtime.version().feature() >= 22) {
+            assertFalse(run.err().stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING)), run.describe());
+        }
+    }
+
+    /**
+     * The control for the check above: without the option, JDK 24 and later (where loading a JNI library is
+     * restricted) warn, and name the module to enable, which is the one {@link #runsOnTheModulePath} enables.
+     */
+    @Test
+    void withoutNativeAccessTheJdkNamesTheModuleToEnable() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 24, "JNI loading is a restricted method from JDK 24");
+        Run run = run(List.of());
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.err().stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING)), run.describe());
+        assertTrue(run.err().stream().anyMatch(line -> line.contains("--enable-native-access=" + NATIVE_ACCESS_MODULE
+                + " ")), run.describe());
+    }
+}
