@@ -347,7 +347,7 @@ public final class LinuxSyscalls {
         return call(files.flock(), fd, operation, 0, 0, 0, 0);
     }
 
-    /** {@code F_OFD_GETLK}: which lock, if any, would conflict with the one described. */
+    /** {@code F_OFD_GETLK} (kernel-abi.md section 1): which lock, if any, would conflict with the one described. */
     public static final int F_OFD_GETLK = 36;
     /** {@code F_OFD_SETLK}: take (or change, or drop) a lock owned by the open file description, not waiting. */
     public static final int F_OFD_SETLK = 37;
