@@ -459,6 +459,17 @@ public final class RobustMutexProtocol {
      */
     private boolean awaitClaim(MutexRecord record, int stamp, long deadline, boolean interruptible)
             throws InterruptedException {
+        return boundedWait(record.stampAddress, stamp, deadline, interruptible);
+    }
+
+    /**
+     * One futex wait on {@code address} while it holds {@code expected}, at most the re-check interval, the
+     * time left and (when interruptible) the interrupt slice.
+     *
+     * @return false when the deadline passed (or there is none to wait for)
+     */
+    private boolean boundedWait(long address, int expected, long deadline, boolean interruptible)
+            throws InterruptedException {
         if (deadline == NO_WAIT) {
             return false;
         }
@@ -473,7 +484,7 @@ public final class RobustMutexProtocol {
         if (interruptible) {
             timeout = Math.min(timeout, interruptSliceNanos);
         }
-        int result = kernel.futexWait(record.stampAddress, stamp, timeout, deadline == WAIT_FOREVER);
+        int result = kernel.futexWait(address, expected, timeout, deadline == WAIT_FOREVER);
         if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
             throw Errno.exception("futex(FUTEX_WAIT)", -result);
         }
@@ -704,29 +715,8 @@ public final class RobustMutexProtocol {
      */
     private boolean pauseBeforeAskingAgain(MutexRecord record, long deadline, boolean interruptible)
             throws InterruptedException {
-        if (deadline == NO_WAIT) {
-            return false;
-        }
-        long timeout = recheckNanos;
-        if (deadline != WAIT_FOREVER) {
-            long remaining = deadline - kernel.nanoTime();
-            if (remaining <= 0) {
-                return false;
-            }
-            timeout = Math.min(timeout, remaining);
-        }
-        if (interruptible) {
-            timeout = Math.min(timeout, interruptSliceNanos);
-        }
-        int kindWord = record.memory.getIntVolatile(record.kindOffset);
-        int result = kernel.futexWait(record.kindAddress, kindWord, timeout, deadline == WAIT_FOREVER);
-        if (result < 0 && result != -Errno.EAGAIN && result != -Errno.EINTR && result != -Errno.ETIMEDOUT) {
-            throw Errno.exception("futex(FUTEX_WAIT)", -result);
-        }
-        if (interruptible && Thread.interrupted()) {
-            throw new InterruptedException();
-        }
-        return true;
+        return boundedWait(record.kindAddress, record.memory.getIntVolatile(record.kindOffset), deadline,
+                interruptible);
     }
 
     /**
