@@ -26,7 +26,9 @@ Boots a Debian kernel under QEMU (TCG) and runs robust-mutex inside it.
                             io.robustmutex.model.* left out), a JCStress selection, the vDSO check and the
                             death injection; full: the same with every test class of robust-mutex/src/test
                             and a longer JCStress selection (default quick)
-  --steps LIST              comma-separated subset of doctor,demo,tests,jcstress,vdso,inject
+  --steps LIST              comma-separated subset of doctor,demo,tests,jcstress,vdso,inject,ffm
+                            (ffm, x86_64 only: doctor, the demo and the native-binding tests again on JDK 25,
+                            which uses the multi-release jar's foreign function and memory classes)
   --tests CLASSES           comma-separated test classes (simple or qualified names) instead of the suite's
   --timeout SECONDS         the whole guest run, boot to poweroff (default: by suite and architecture)
   --smp N                   guest CPUs (default: the host's, at most 4)
@@ -49,6 +51,9 @@ Environment:
                                (default ${XDG_CACHE_HOME:-$HOME/.cache}/robust-mutex-kernels)
   ROBUST_MUTEX_DEBIAN_MIRROR   Debian mirror (default: the one the machine's apt uses, else deb.debian.org)
   JAVA_HOME                    the JDK 17 whose jlink builds the x86_64 guest's runtime
+  JDK25                        the JDK 25 that builds the project (so that its jars carry the JDK 22
+                               classes) and whose jlink builds the x86_64 guest's second runtime, for the
+                               ffm step (default /usr/lib/jvm/temurin-25-jdk-amd64 when it exists)
 
 Exit status: 0 when every step passed, 1 when a step failed or the guest did not finish, 2 on a harness
 error (a package not found, a tool missing).
@@ -65,6 +70,7 @@ ARCH=x86_64
 KERNEL=7.2
 SUITE=quick
 STEPS_OPT=""
+JDK25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}
 TESTS_OPT=""
 TIMEOUT=""
 SMP=""
@@ -231,7 +237,11 @@ ensure_tools() {
 build_project() {
   if [ "$BUILD" -eq 1 ]; then
     log "building the project (mvn -DskipTests package) and writing its test class path"
-    (cd "$REPO" && timeout 1200 mvn -B -q -DskipTests package \
+    # On JDK 25 when there is one, so that core's jar carries the classes JDK 22 and later load (--release 17
+    # keeps every other class a Java 17 class).
+    local build_env=()
+    if [ -x "$JDK25/bin/java" ]; then build_env=(JAVA_HOME="$JDK25"); fi
+    (cd "$REPO" && env "${build_env[@]}" timeout 1200 mvn -B -q -DskipTests package \
         org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath \
         -Dmdep.includeScope=test -Dmdep.outputFile=target/kernels-classpath.txt) \
       || die "the Maven build failed"
@@ -302,6 +312,21 @@ runtime_x86_64() {
     mv "$JRE_DIR.tmp" "$JRE_DIR"
   fi
   JAVA_GUEST_HOME=/opt/java
+  JRE25_DIR=""
+  if [[ " $STEPS " == *" ffm "* ]]; then
+    [ -x "$JDK25/bin/jlink" ] || die "the ffm step needs a JDK 25: set JDK25 (no jlink in ${JDK25:-(unset)})"
+    key=$("$JDK25/bin/java" -version 2>&1 | head -2 | md5sum | cut -c1-12)
+    JRE25_DIR="$CACHE/runtime/x86_64-jlink25-$key"
+    if [ ! -x "$JRE25_DIR/bin/java" ]; then
+      log "jlink: a JDK 25 runtime for the guest from $JDK25"
+      rm -rf "$JRE25_DIR.tmp"
+      "$JDK25/bin/jlink" --add-modules \
+          java.base,java.logging,java.management,jdk.management,java.naming,jdk.unsupported,java.xml,java.sql,java.desktop,jdk.compiler,java.scripting,jdk.zipfs \
+          --strip-debug --no-man-pages --no-header-files --compress=zip-6 --generate-cds-archive \
+          --output "$JRE25_DIR.tmp" || die "jlink of JDK 25 failed"
+      mv "$JRE25_DIR.tmp" "$JRE25_DIR"
+    fi
+  fi
 }
 
 # aarch64: bookworm's arm64 OpenJDK 17 and the libraries it loads, unpacked into a root directory.
@@ -341,7 +366,8 @@ copy_with_libs_x86_64() {
   # The dynamic libraries the runtime loads (AWT's are left out: nothing graphical runs), from the host.
   local root=$1 lib
   local objects=("$JRE_DIR"/bin/java "$JRE_DIR"/lib/server/libjvm.so)
-  for lib in "$JRE_DIR"/lib/*.so; do
+  if [ -n "${JRE25_DIR:-}" ]; then objects+=("$JRE25_DIR"/bin/java "$JRE25_DIR"/lib/server/libjvm.so); fi
+  for lib in "$JRE_DIR"/lib/*.so ${JRE25_DIR:+"$JRE25_DIR"/lib/*.so}; do
     case $(basename "$lib") in
       libawt*|libfontmanager.so|libjsound.so|liblcms.so|libjavajpeg.so|libmlib_image.so|libsplashscreen.so|libjawt.so) ;;
       *) objects+=("$lib") ;;
@@ -401,6 +427,7 @@ build_initramfs() {
     cp /bin/busybox "$root/bin/busybox"
     mkdir -p "$root/opt"
     cp -a "$JRE_DIR" "$root/opt/java"
+    if [ -n "${JRE25_DIR:-}" ]; then cp -a "$JRE25_DIR" "$root/opt/java25"; fi
     copy_with_libs_x86_64 "$root"
   else
     cp -a "$ARM_ROOT"/. "$root/"
@@ -462,6 +489,10 @@ EOF
     echo "# Written by kernels/run.sh for this run."
     echo "ARCH=$ARCH"
     echo "JAVA_HOME=$JAVA_GUEST_HOME"
+    echo "JAVA25_HOME=/opt/java25"
+    # The ffm step's tests: the binding (syscalls, errno, the vDSO try-unlock by address), the capabilities,
+    # threads, the C peer and the memory lifetime, on JDK 25's foreign function and memory classes.
+    echo "FFM_SELECTION=\"--select-class=io.robustmutex.internal.RobustListSelftestsOnKernelTest --select-class=io.robustmutex.internal.LinuxSyscallsTest --select-class=io.robustmutex.KernelSupportTest --select-class=io.robustmutex.RobustMutexThreadsTest --select-class=io.robustmutex.CInteropTest\""
     echo "STEPS=\"$STEPS\""
     echo "TEST_CLASSPATH=\"$cp\""
     echo "TEST_SELECTION=\"$(test_selection)\""
@@ -480,6 +511,7 @@ EOF
     echo "T_JCSTRESS=$((TIMEOUT / 4))"
     echo "T_VDSO=120"
     echo "T_INJECT=$((TIMEOUT / 6))"
+    echo "T_FFM=$((TIMEOUT / 3))"
   } > "$root/harness/plan"
 
   INITRD="$RUN/initramfs.cpio.zst"
@@ -568,9 +600,14 @@ main() {
   if [ -n "$STEPS_OPT" ]; then
     STEPS=${STEPS_OPT//,/ }
   else
-    STEPS="doctor demo tests jcstress vdso inject"
+    STEPS="doctor demo tests jcstress vdso inject ffm"
+    if [ "$ARCH" = x86_64 ] && [ ! -x "$JDK25/bin/jlink" ]; then
+      log "no JDK 25 at ${JDK25:-(unset)}: the ffm step is left out (set JDK25)"
+      STEPS=${STEPS//ffm/}
+    fi
   fi
   [ "$ARCH" = x86_64 ] || STEPS=${STEPS//inject/}
+  [ "$ARCH" = x86_64 ] || STEPS=${STEPS//ffm/}
   INJECT_MODES="vdso classic"
 
   ensure_tools

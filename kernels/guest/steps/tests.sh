@@ -4,14 +4,18 @@
 # the same class path layout as Maven Surefire: everything on the JVM's own class path, because the tests
 # start child JVMs with this JVM's java.class.path. The working directory is the module's directory, as
 # under Surefire (CInteropTest reads src/test/c and writes target/).
+# Arguments, all optional (the ffm step passes them): the java launcher, the test selection, extra JVM options.
 # shellcheck source=/dev/null # written by kernels/run.sh for each run
 . /harness/plan
+JAVA=${1:-java}
+[ -n "$2" ] && TEST_SELECTION=$2
+[ -n "$3" ] && TEST_JVM_ARGS="$TEST_JVM_ARGS $3"
 cd /work/robust-mutex || exit 1
 rm -rf /tmp/junit-reports
 # One line per finished test as it finishes (testfeed), so the console shows progress; a test that hangs
 # fails after JUNIT_TEST_TIMEOUT instead of holding the whole run.
 # shellcheck disable=SC2086
-java $TEST_JVM_ARGS -cp "$TEST_CLASSPATH" org.junit.platform.console.ConsoleLauncher execute \
+"$JAVA" $TEST_JVM_ARGS -cp "$TEST_CLASSPATH" org.junit.platform.console.ConsoleLauncher execute \
   --disable-banner --disable-ansi-colors --details=testfeed \
   --config=junit.jupiter.execution.timeout.default="$JUNIT_TEST_TIMEOUT" \
   --reports-dir=/tmp/junit-reports $TEST_SELECTION &

@@ -3,6 +3,7 @@ package io.robustmutex;
 import io.robustmutex.internal.Architectures;
 import io.robustmutex.internal.LinuxPlatform;
 import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.NativeAccess;
 import io.robustmutex.internal.MappedRegion;
 import java.util.Optional;
 
@@ -79,16 +80,42 @@ public final class KernelSupport {
     }
 
     /**
-     * How this JVM reads and writes shared memory: {@code "unsafe"} (by address through
-     * {@code sun.misc.Unsafe}: the default before JDK 24, and from JDK 24 when the JVM runs with
-     * {@code --sun-misc-unsafe-memory-access=allow}) or {@code "varhandle"} (through {@code ByteBuffer}
-     * {@code VarHandle}s, which check bounds on every access and cost about twice as much per lock+unlock).
-     * The system property {@code io.robustmutex.memoryAccess} overrides the choice.
+     * How this JVM reads and writes shared memory: {@code "segment"} (by address through the foreign memory
+     * API's {@code MemorySegment}: the default on JDK 22 and later, from the multi-release jar),
+     * {@code "unsafe"} (by address through {@code sun.misc.Unsafe}: the default on JDK 17 to 21) or
+     * {@code "varhandle"} (through {@code ByteBuffer} {@code VarHandle}s, which check bounds on every access and
+     * cost about twice as much per lock+unlock). The system property {@code io.robustmutex.memoryAccess}
+     * overrides the choice.
      *
-     * @return {@code "unsafe"} or {@code "varhandle"}
+     * @return {@code "segment"}, {@code "unsafe"} or {@code "varhandle"}
      */
     public static String memoryAccess() {
         return MappedMemory.ACCESS;
+    }
+
+    /**
+     * How this JVM calls the kernel and the vDSO: {@code "ffm"} (the foreign function API: the default on JDK
+     * 22 and later, from the multi-release jar; needs {@code --enable-native-access} for the library's module,
+     * or {@code ALL-UNNAMED} on the class path) or {@code "jnr"} (JNR-FFI and its jffi JNI stub: JDK 17 to
+     * 21). The system property {@code io.robustmutex.nativeAccess} overrides the choice on JDK 22 and later.
+     *
+     * @return {@code "ffm"} or {@code "jnr"}
+     */
+    public static String nativeAccess() {
+        return NativeAccess.chosen();
+    }
+
+    /**
+     * Whether the JVM lets the library's module call native code without a warning: always on JDK 17 to 21;
+     * on JDK 22 and later, when it runs with {@code --enable-native-access} naming the module (or
+     * {@code ALL-UNNAMED} on the class path), or from a jar whose manifest says
+     * {@code Enable-Native-Access: ALL-UNNAMED}. Without it the JVM prints a warning on the first native call,
+     * and a JVM run with {@code --illegal-native-access=deny} refuses the call.
+     *
+     * @return whether native access is enabled for the library
+     */
+    public static boolean nativeAccessEnabled() {
+        return NativeAccess.enabled();
     }
 
     /**

@@ -8,6 +8,7 @@ import io.robustmutex.RobustMutex;
 import io.robustmutex.SharedMemory;
 import io.robustmutex.internal.LinuxBackend;
 import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.NativeAccess;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -26,6 +27,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -43,13 +46,20 @@ public final class BenchmarkSuite {
 
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
+    /** The lock()/unlock() benchmarks, run again with each other memory access and on the other JDK. */
+    private static final String LOCK_BENCHMARKS = UncontendedBenchmark.class.getName() + ".robust(Pi|Normal)Lock$";
+    /** The native call benchmarks, run again with the other native access and on the other JDK. */
+    private static final String CALL_BENCHMARKS = VdsoCallBenchmark.class.getName() + ".*";
+
     private final Path glibcBench;
     private final boolean quick;
+    private final Path otherJava;
     private final PrintStream log = System.err;
 
-    private BenchmarkSuite(Path glibcBench, boolean quick) {
+    private BenchmarkSuite(Path glibcBench, boolean quick, Path otherJava) {
         this.glibcBench = glibcBench;
         this.quick = quick;
+        this.otherJava = otherJava;
     }
 
     /**
@@ -61,21 +71,27 @@ public final class BenchmarkSuite {
     public static void main(String[] args) throws Exception {
         Path glibc = null;
         Path out = null;
+        Path otherJdk = null;
         boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--glibc-bench" -> glibc = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--quick" -> quick = true;
+                case "--other-jdk" -> otherJdk = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (usage: --glibc-bench PATH [--quick] [--out FILE])");
+                        + " (usage: --glibc-bench PATH [--quick] [--out FILE] [--other-jdk JAVA_HOME])");
             }
         }
         if (glibc == null || !Files.isExecutable(glibc)) {
             throw new IllegalArgumentException("--glibc-bench must name the compiled glibc_robust_bench: " + glibc);
         }
+        Path otherJava = otherJdk == null ? null : otherJdk.resolve("bin").resolve("java");
+        if (otherJava != null && !Files.isExecutable(otherJava)) {
+            throw new IllegalArgumentException("--other-jdk must name a JDK's home (with bin/java): " + otherJdk);
+        }
         KernelSupport.ensureAvailability();
-        String table = new BenchmarkSuite(glibc, quick).run();
+        String table = new BenchmarkSuite(glibc, quick, otherJava).run();
         System.out.print(table);
         if (out != null) {
             Files.writeString(out, table);
@@ -84,8 +100,21 @@ public final class BenchmarkSuite {
 
     private String run() throws Exception {
         Map<String, Double> jmh = runJmh();
-        String otherAccess = MappedMemory.ACCESS.equals("unsafe") ? "varhandle" : "unsafe";
-        Map<String, Double> otherAccessJmh = runJmhOtherAccess(otherAccess);
+        Map<String, Map<String, Double>> otherAccess = new LinkedHashMap<>();
+        for (String access : List.of("segment", "unsafe", "varhandle")) {
+            if (!access.equals(MappedMemory.ACCESS) && (!access.equals("segment") || foreignApi())) {
+                otherAccess.put(access, runJmhWith("jmh-" + access + ".log", accessOptions(access), JAVA,
+                        LOCK_BENCHMARKS));
+            }
+        }
+        String nativeAccess = KernelSupport.nativeAccess();
+        String otherNative = nativeAccess.equals("ffm") ? "jnr" : null;
+        Map<String, Double> otherNativeJmh = otherNative == null ? Map.of() : runJmhWith("jmh-" + otherNative
+                + ".log", List.of("-D" + NativeAccess.PROPERTY + "=" + otherNative), JAVA, CALL_BENCHMARKS);
+        Map<String, Double> otherJdkJmh = otherJava == null ? Map.of() : runJmhWith("jmh-other-jdk.log",
+                List.of(), otherJava.toString(), LOCK_BENCHMARKS, CALL_BENCHMARKS);
+        String thisJdk = "JDK " + Runtime.version().feature();
+        String otherJdk = otherJava == null ? null : "JDK " + otherJdkFeature;
         Map<String, Double> glibc = runGlibcUncontended();
         double glibcPi = glibc.get("robust_pi_ns");
         Map<String, Double> contended = new LinkedHashMap<>();
@@ -113,23 +142,40 @@ public final class BenchmarkSuite {
         t.append(String.format(row, "what", "ns/op", "vs glibc PI"));
         uncontended(t, row, "glibc robust PI mutex (C)", glibcPi, glibcPi);
         uncontended(t, row, "glibc robust non-PI mutex (C)", glibc.get("robust_normal_ns"), glibcPi);
-        uncontended(t, row, "RobustMutex PI, acquire()/close()", jmh.get("robustPiAcquire"), glibcPi);
-        uncontended(t, row, "RobustMutex PI, lock()/unlock()", jmh.get("robustPiLock"), glibcPi);
-        uncontended(t, row, "RobustMutex NORMAL, acquire()/close()", jmh.get("robustNormalAcquire"), glibcPi);
-        uncontended(t, row, "RobustMutex NORMAL, lock()/unlock()", jmh.get("robustNormalLock"), glibcPi);
-        uncontended(t, row, "RobustMutex PI, lock()/unlock(), " + otherAccess + " memory access",
-                otherAccessJmh.get("robustPiLock"), glibcPi);
-        uncontended(t, row, "RobustMutex NORMAL, lock()/unlock(), " + otherAccess + " memory access",
-                otherAccessJmh.get("robustNormalLock"), glibcPi);
+        String defaults = thisJdk + " " + MappedMemory.ACCESS + "/" + nativeAccess + " (default): ";
+        uncontended(t, row, defaults + "PI acquire()/close()", jmh.get("robustPiAcquire"), glibcPi);
+        uncontended(t, row, defaults + "PI lock()/unlock()", jmh.get("robustPiLock"), glibcPi);
+        uncontended(t, row, defaults + "NORMAL acquire()/close()", jmh.get("robustNormalAcquire"), glibcPi);
+        uncontended(t, row, defaults + "NORMAL lock()/unlock()", jmh.get("robustNormalLock"), glibcPi);
+        for (Map.Entry<String, Map<String, Double>> entry : otherAccess.entrySet()) {
+            String label = thisJdk + " " + entry.getKey() + " memory access: ";
+            uncontended(t, row, label + "PI lock()/unlock()", entry.getValue().get("robustPiLock"), glibcPi);
+            uncontended(t, row, label + "NORMAL lock()/unlock()", entry.getValue().get("robustNormalLock"), glibcPi);
+        }
+        if (otherJdk != null) {
+            String label = otherJdk + " (default): ";
+            uncontended(t, row, label + "PI lock()/unlock()", otherJdkJmh.get("robustPiLock"), glibcPi);
+            uncontended(t, row, label + "NORMAL lock()/unlock()", otherJdkJmh.get("robustNormalLock"), glibcPi);
+        }
         uncontended(t, row, "ReentrantLock (one JVM only, not robust)", jmh.get("reentrantLock"), glibcPi);
         uncontended(t, row, "CAS spin lock on the mapping (not robust, spins)", jmh.get("casSpinLock"), glibcPi);
         uncontended(t, row, "FileChannel.lock()+release()", jmh.get("fileChannelLock"), glibcPi);
         t.append(String.format("  FileChannel.lock is %.0fx slower than RobustMutex PI lock()/unlock().%n",
                 jmh.get("fileChannelLock") / jmh.get("robustPiLock")));
-        t.append(String.format("Native call costs (JMH):%n"));
-        uncontended(t, row, "vDSO call by address (__vdso_getcpu, stands in for 7.2)", jmh.get("vdsoGetcpuByAddress"),
-                glibcPi);
-        uncontended(t, row, "a syscall through the binding (gettid)", jmh.get("gettidSyscall"), glibcPi);
+        Map<String, Double> unsafe = otherAccess.get("unsafe");
+        if (MappedMemory.ACCESS.equals("segment") && unsafe != null) {
+            t.append(String.format("  %s default over %s unsafe: PI %.2f, NORMAL %.2f (lock()/unlock()).%n",
+                    thisJdk, thisJdk, jmh.get("robustPiLock") / unsafe.get("robustPiLock"),
+                    jmh.get("robustNormalLock") / unsafe.get("robustNormalLock")));
+        }
+        t.append(String.format("Native calls (JMH; vs glibc PI is only a scale):%n"));
+        calls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, glibcPi);
+        if (otherNative != null) {
+            calls(t, row, thisJdk + " " + otherNative, otherNativeJmh, glibcPi);
+        }
+        if (otherJdk != null) {
+            calls(t, row, otherJdk + " (default)", otherJdkJmh, glibcPi);
+        }
         t.append(String.format("Contended, two processes, lock+counter+unlock (median of %d runs of %.0f s):%n",
                 runs(), seconds()));
         String crow = "  %-60s %10s %12s%n";
@@ -187,6 +233,14 @@ public final class BenchmarkSuite {
         return millis;
     }
 
+    private static void calls(StringBuilder t, String row, String who, Map<String, Double> jmh, double glibcPi) {
+        uncontended(t, row, who + ": vDSO call by address (__vdso_getcpu for 7.2's)", jmh.get("vdsoGetcpuByAddress"),
+                glibcPi);
+        uncontended(t, row, who + ": PI lock()/unlock() + that vDSO call", jmh.get("robustPiLockPlusVdsoCall"),
+                glibcPi);
+        uncontended(t, row, who + ": a syscall (gettid)", jmh.get("gettidSyscall"), glibcPi);
+    }
+
     private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {
         t.append(String.format(row, what, String.format("%.1f", ns), String.format("%.2f", ns / glibcPi)));
     }
@@ -207,29 +261,71 @@ public final class BenchmarkSuite {
 
     private Map<String, Double> runJmh() throws Exception {
         log.println("running JMH benchmarks (log: benchmarks/target/jmh.log)...");
-        ChainedOptionsBuilder options = jmhOptions("jmh.log", new ArrayList<>())
+        ChainedOptionsBuilder options = jmhOptions("jmh.log", new ArrayList<>(), Runtime.version().feature())
                 .include(UncontendedBenchmark.class.getName())
                 .include(VdsoCallBenchmark.class.getName());
         return scores(new Runner(options.build()).run());
     }
 
-    /**
-     * The lock()/unlock() benchmarks with the memory access this JVM does not use by default: VarHandles where
-     * the default is Unsafe (as on JDK 24 and later without the JVM option), Unsafe, allowed, where it is not.
-     */
-    private Map<String, Double> runJmhOtherAccess(String access) throws Exception {
-        log.println("running the lock benchmarks with " + access + " memory access...");
-        List<String> jvmArgs = new ArrayList<>(List.of("-D" + MappedMemory.PROPERTY + "=" + access));
+    /** The JVM options that choose a memory access (and allow Unsafe's from JDK 23). */
+    private static List<String> accessOptions(String access) {
+        List<String> options = new ArrayList<>(List.of("-D" + MappedMemory.PROPERTY + "=" + access));
         if (access.equals("unsafe") && Runtime.version().feature() >= 23) {
-            jvmArgs.add("--sun-misc-unsafe-memory-access=allow");
+            options.add("--sun-misc-unsafe-memory-access=allow");
         }
-        ChainedOptionsBuilder options = jmhOptions("jmh-" + access + ".log", jvmArgs)
-                .include(UncontendedBenchmark.class.getName() + ".robust(Pi|Normal)Lock$");
+        return options;
+    }
+
+    private static boolean foreignApi() {
+        return Runtime.version().feature() >= 22 && KernelSupport.nativeAccess().equals("ffm");
+    }
+
+    /** The feature release of the other JDK, learnt when it runs. */
+    private int otherJdkFeature;
+
+    /**
+     * Some benchmarks again, in forks of {@code java} (this JDK's or the other's) with extra options.
+     *
+     * @param logName the JMH log's name in benchmarks/target
+     * @param extra the extra JVM options
+     * @param java the {@code java} launcher of the forks
+     * @param patterns the benchmarks, as JMH include patterns
+     * @return the scores by benchmark method
+     */
+    private Map<String, Double> runJmhWith(String logName, List<String> extra, String java, String... patterns)
+            throws Exception {
+        log.println("running " + String.join(", ", patterns) + " with " + java + " " + extra + "...");
+        boolean other = !java.equals(JAVA);
+        List<String> jvmArgs = new ArrayList<>(extra);
+        if (other) {
+            otherJdkFeature = feature(java);
+        }
+        ChainedOptionsBuilder options = jmhOptions(logName, jvmArgs, other ? otherJdkFeature
+                : Runtime.version().feature()).jvm(java);
+        for (String pattern : patterns) {
+            options.include(pattern);
+        }
         return scores(new Runner(options.build()).run());
     }
 
+    /** The feature release of the JDK of a {@code java} launcher. */
+    private static int feature(String java) throws Exception {
+        Process process = new ProcessBuilder(java, "-XshowSettings:properties", "-version").redirectErrorStream(true)
+                .start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(1, TimeUnit.MINUTES) || process.exitValue() != 0) {
+            throw new IllegalStateException(java + " -version failed: " + output);
+        }
+        Matcher m = Pattern.compile("java\\.specification\\.version = (\\d+)")
+                .matcher(output);
+        if (!m.find()) {
+            throw new IllegalStateException("no java.specification.version from " + java + ": " + output);
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
     /** The common options; {@code jvmArgs} gets the flags every fork needs and is appended once. */
-    private ChainedOptionsBuilder jmhOptions(String logName, List<String> jvmArgs) {
+    private ChainedOptionsBuilder jmhOptions(String logName, List<String> jvmArgs, int feature) {
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .forks(quick ? 1 : 2)
                 .warmupIterations(quick ? 2 : 3)
@@ -237,7 +333,7 @@ public final class BenchmarkSuite {
                 .measurementIterations(quick ? 3 : 5)
                 .measurementTime(TimeValue.seconds(1))
                 .output(Path.of("benchmarks", "target", logName).toAbsolutePath().toString());
-        if (Runtime.version().feature() >= 22) {
+        if (feature >= 22) {
             jvmArgs.add("--enable-native-access=ALL-UNNAMED");
         }
         return options.jvmArgsAppend(jvmArgs.toArray(String[]::new));

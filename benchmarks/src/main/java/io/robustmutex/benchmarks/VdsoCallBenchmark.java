@@ -1,10 +1,15 @@
 package io.robustmutex.benchmarks;
 
-import com.kenai.jffi.Type;
+import io.robustmutex.MutexFile;
+import io.robustmutex.MutexKind;
+import io.robustmutex.RobustMutex;
 import io.robustmutex.internal.LinuxPlatform;
 import io.robustmutex.internal.NativeFunction;
 import io.robustmutex.internal.NativeMemory;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -16,13 +21,16 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cost of one vDSO call by address through the binding, with {@code __vdso_getcpu} standing in for the
- * 7.2 try-unlock (same call shape: three pointer/int arguments, an int result, no errno). On a 7.2 kernel
- * the vDSO unlock path adds about this to an uncontended unlock, in place of the classic path's CAS and
- * pending-slot store.
+ * 7.2 try-unlock (same call shape: three pointer/int arguments, an int result, no errno), through whichever
+ * native access the JVM uses (JNR-FFI's jffi, or a critical foreign function downcall on JDK 22 and later).
+ * On a 7.2 kernel the vDSO unlock path adds about this to an uncontended unlock, in place of the classic
+ * path's CAS and pending-slot store; {@link #robustPiLockPlusVdsoCall} puts the call beside a PI
+ * lock()/unlock() on any kernel, so that the 7.2 path's cost is on the table where the function is absent.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,21 +43,43 @@ public class VdsoCallBenchmark {
     private NativeFunction getcpu;
     private long out;
     private ByteBuffer keep;
+    private Path dir;
+    private MutexFile file;
+    private RobustMutex pi;
 
     @Setup(Level.Trial)
-    public void setUp() {
+    public void setUp() throws IOException {
         LinuxPlatform platform = LinuxPlatform.get();
         String name = platform.architecture().name().equals("aarch64") ? "__kernel_getcpu" : "__vdso_getcpu";
         long address = platform.vdso().functionAddress(name, "LINUX_2.6").orElseThrow(() ->
                 new IllegalStateException("this vDSO has no " + name));
-        getcpu = new NativeFunction(name, address, Type.SINT32, Type.POINTER, Type.POINTER, Type.POINTER);
+        getcpu = NativeFunction.of(name, address, NativeFunction.CType.SINT32, 3);
         keep = NativeMemory.allocateAligned(16, 8);
         out = NativeMemory.address(keep);
+        dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
+                "robust-mutex-vdso-bench");
+        file = MutexFile.open(dir.resolve("pi.mutex"), 1, MutexKind.PI);
+        pi = file.mutex(0);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws IOException {
+        file.close();
+        Files.delete(dir.resolve("pi.mutex"));
+        Files.delete(dir);
     }
 
     @Benchmark
     public long vdsoGetcpuByAddress() {
         return getcpu.invoke(out, out + 4, 0);
+    }
+
+    @Benchmark
+    public long robustPiLockPlusVdsoCall() {
+        pi.lock();
+        long cpu = getcpu.invoke(out, out + 4, 0);
+        pi.unlock();
+        return cpu;
     }
 
     @Benchmark

@@ -1,6 +1,5 @@
 package io.robustmutex.internal;
 
-import com.kenai.jffi.Type;
 import io.robustmutex.KernelCapabilities;
 import io.robustmutex.RegisteredRobustList;
 import io.robustmutex.UnlockPath;
@@ -98,8 +97,7 @@ public final class LinuxPlatform {
             OptionalLong address = vdso.functionAddress(name, symbols.get().version());
             if (address.isPresent()) {
                 // u32 try_unlock(u32 *lock, u32 tid, u64 *pop), kernel-abi.md section 4.2.
-                tryUnlock = new NativeFunction(name, address.getAsLong(), Type.UINT32, Type.POINTER, Type.UINT32,
-                        Type.POINTER);
+                tryUnlock = NativeFunction.of(name, address.getAsLong(), NativeFunction.CType.UINT32, 3);
                 vdsoDetail = null;
             } else {
                 vdsoDetail = vdso.problem().orElse("the vDSO does not export " + name + "@" + symbols.get().version());

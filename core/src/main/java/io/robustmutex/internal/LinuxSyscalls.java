@@ -1,18 +1,15 @@
 package io.robustmutex.internal;
 
-import io.robustmutex.internal.libc.LibC;
 import io.robustmutex.spi.Architecture;
 import io.robustmutex.spi.FileSyscalls;
 import io.robustmutex.spi.SyscallNumbers;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
 
 /**
- * The Linux system calls the library makes, through {@code syscall(2)} with the architecture's numbers.
+ * The Linux system calls the library makes, through {@code syscall(2)} with the architecture's numbers, called
+ * through this JVM's {@link NativeAccess} (JNR-FFI, or the foreign function API on JDK 22 and later).
  *
  * <p>Every method returns what the kernel returns: a non-negative result or {@code -errno}. Nothing here
  * throws for an errno; the caller handles the errnos it expects as values and passes the others to
@@ -38,15 +35,13 @@ public final class LinuxSyscalls {
     /** {@code MAP_SHARED}. */
     private static final int MAP_SHARED = 1;
 
-    private final LibC libc;
-    private final Runtime runtime;
+    private final NativeAccess access;
     private final SyscallNumbers numbers;
     private final FileSyscalls files;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    private LinuxSyscalls(LibC libc, SyscallNumbers numbers, FileSyscalls files) {
-        this.libc = libc;
-        this.runtime = Runtime.getRuntime(libc);
+    private LinuxSyscalls(NativeAccess access, SyscallNumbers numbers, FileSyscalls files) {
+        this.access = access;
         this.numbers = numbers;
         this.files = files;
     }
@@ -72,11 +67,10 @@ public final class LinuxSyscalls {
      *
      * @param architecture the architecture whose syscall numbers are used
      * @return the binding
-     * @throws UnsatisfiedLinkError when the C library or jffi's native stub cannot be loaded
+     * @throws UnsupportedOperationException when native code cannot be reached ({@link NativeAccess#current})
      */
     public static LinuxSyscalls load(Architecture architecture) {
-        LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
-        return new LinuxSyscalls(libc, architecture.syscallNumbers(), architecture.fileSyscalls());
+        return new LinuxSyscalls(NativeAccess.current(), architecture.syscallNumbers(), architecture.fileSyscalls());
     }
 
     /**
@@ -89,8 +83,7 @@ public final class LinuxSyscalls {
     }
 
     private long call(long number, long a1, long a2, long a3, long a4, long a5, long a6) {
-        long result = libc.syscall(number, a1, a2, a3, a4, a5, a6);
-        return result == -1 ? -LastError.getLastError(runtime) : result;
+        return access.syscall(number, a1, a2, a3, a4, a5, a6);
     }
 
     /**

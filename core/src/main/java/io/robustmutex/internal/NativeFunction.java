@@ -1,40 +1,55 @@
 package io.robustmutex.internal;
 
-import com.kenai.jffi.CallContext;
-import com.kenai.jffi.CallingConvention;
-import com.kenai.jffi.Invoker;
-import com.kenai.jffi.Type;
-
 /**
- * A C function called by address, with its call context built once (design.md section 8: the cheapest form
- * through JNR's jffi layer, about 8 ns per call, with no errno saved).
+ * A C function called by address that never blocks: the vDSO's functions, whose addresses come from
+ * {@link Vdso} (they are not in any library that a binding could load by name on every C library).
  *
- * <p>Used for vDSO functions, whose addresses come from {@link Vdso}: they are not in any library that a
- * binding could load by name on every C library.
+ * <p>Made by {@link NativeAccess#function}: through jffi with the call context built once (JDK 17 to 21), or
+ * as a foreign function downcall marked critical, since the function cannot block (JDK 22 and later).
+ * Parameters are integers or pointers, passed as 64-bit values (the callee reads the low 32 bits of a 32-bit
+ * parameter on both supported architectures).
  */
-public final class NativeFunction {
+public abstract class NativeFunction {
 
-    private static final Invoker INVOKER = Invoker.getInstance();
+    /** The C return types a function may have. */
+    public enum CType {
+        /** {@code int}, sign-extended to long. */
+        SINT32,
+        /** {@code u32}, zero-extended to long. */
+        UINT32,
+        /** {@code long} or a pointer. */
+        SINT64
+    }
 
     private final String name;
-    private final long address;
-    private final CallContext context;
+    final long address;
+    final CType returnType;
+    private final int parameterCount;
+
+    NativeFunction(String name, long address, CType returnType, int parameterCount) {
+        if (address == 0) {
+            throw new IllegalArgumentException("address of " + name + " is 0");
+        }
+        if (parameterCount < 2 || parameterCount > 3) {
+            throw new IllegalArgumentException(name + ": only functions of 2 or 3 parameters are supported");
+        }
+        this.name = name;
+        this.address = address;
+        this.returnType = returnType;
+        this.parameterCount = parameterCount;
+    }
 
     /**
-     * Describes a function.
+     * Describes a function, through this JVM's {@link NativeAccess}.
      *
      * @param name the function's name, for messages
      * @param address its address; must not be 0
      * @param returnType the C return type
-     * @param parameterTypes the C parameter types (integers and pointers only)
+     * @param parameterCount the number of parameters, 2 or 3 (integers and pointers only)
+     * @return the function
      */
-    public NativeFunction(String name, long address, Type returnType, Type... parameterTypes) {
-        if (address == 0) {
-            throw new IllegalArgumentException("address of " + name + " is 0");
-        }
-        this.name = name;
-        this.address = address;
-        this.context = CallContext.getCallContext(returnType, parameterTypes, CallingConvention.DEFAULT, false);
+    public static NativeFunction of(String name, long address, CType returnType, int parameterCount) {
+        return NativeAccess.current().function(name, address, returnType, parameterCount);
     }
 
     /**
@@ -55,28 +70,30 @@ public final class NativeFunction {
         return address;
     }
 
+    final void checkArity(int count) {
+        if (count != parameterCount) {
+            throw new IllegalArgumentException(name + " takes " + parameterCount + " parameters, not " + count);
+        }
+    }
+
     /**
-     * Calls a two-argument function.
+     * Calls a two-parameter function.
      *
      * @param a1 first argument
      * @param a2 second argument
      * @return the return value, widened to long as the return type prescribes
      */
-    public long invoke(long a1, long a2) {
-        return INVOKER.invokeL2NoErrno(context, address, a1, a2);
-    }
+    public abstract long invoke(long a1, long a2);
 
     /**
-     * Calls a three-argument function.
+     * Calls a three-parameter function.
      *
      * @param a1 first argument
      * @param a2 second argument
      * @param a3 third argument
      * @return the return value, widened to long as the return type prescribes
      */
-    public long invoke(long a1, long a2, long a3) {
-        return INVOKER.invokeL3NoErrno(context, address, a1, a2, a3);
-    }
+    public abstract long invoke(long a1, long a2, long a3);
 
     @Override
     public String toString() {

@@ -1,24 +1,21 @@
 package io.robustmutex.internal;
 
-import com.kenai.jffi.MemoryIO;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Addresses of direct buffers and buffer views of native memory, through jffi's JNI entry points
- * ({@code GetDirectBufferAddress}, {@code NewDirectByteBuffer}). Nothing here reads or writes memory: all
- * access goes through the returned buffers, which bounds-check every access.
+ * Addresses of direct buffers and buffer views of native memory, through this JVM's {@link NativeAccess}.
+ * Nothing here reads or writes memory: all access goes through the returned buffers, which bounds-check
+ * every access.
  */
 public final class NativeMemory {
-
-    private static final MemoryIO MEMORY_IO = MemoryIO.getInstance();
 
     private NativeMemory() {
     }
 
     /**
-     * The address of a direct buffer's first byte.
+     * The address of a direct buffer's first byte (byte 0, whatever its position).
      *
      * @param buffer a direct buffer
      * @return its address
@@ -28,11 +25,7 @@ public final class NativeMemory {
         if (!buffer.isDirect()) {
             throw new IllegalArgumentException("buffer is not direct: " + buffer);
         }
-        long address = MEMORY_IO.getDirectBufferAddress(buffer);
-        if (address == 0) {
-            throw new IllegalStateException("no address for direct buffer " + buffer);
-        }
-        return address;
+        return NativeAccess.current().address(buffer);
     }
 
     /**
@@ -46,7 +39,7 @@ public final class NativeMemory {
         if (address == 0 || size < 0) {
             throw new IllegalArgumentException("address=" + address + ", size=" + size);
         }
-        return MEMORY_IO.newDirectByteBuffer(address, size).order(ByteOrder.LITTLE_ENDIAN);
+        return NativeAccess.current().view(address, size);
     }
 
     /**

@@ -8,75 +8,141 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /** Which memory implementation a JVM uses, and that the choice never makes the JVM print a warning. */
 class MemoryAccessChoiceTest {
 
+    private static final BooleanSupplier UNSAFE = () -> true;
+    private static final BooleanSupplier NO_UNSAFE = () -> false;
+    /** Fails the test if the choice looks at Unsafe. */
+    private static final BooleanSupplier UNTOUCHED = () -> {
+        throw new AssertionError("the choice looked at sun.misc.Unsafe");
+    };
+
     @Test
-    void unsafeBeforeJdk24AndFromJdk24OnlyWhenTheJvmAllowsIt() {
-        assertEquals("unsafe", MappedMemory.chooseAccess(null, 17, null, true));
-        assertEquals("unsafe", MappedMemory.chooseAccess(null, 23, "warn", true));
-        assertEquals("varhandle", MappedMemory.chooseAccess(null, 24, null, true));
-        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "warn", true));
-        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "deny", true));
-        assertEquals("unsafe", MappedMemory.chooseAccess(null, 25, "allow", true));
-        assertEquals("varhandle", MappedMemory.chooseAccess(null, 17, null, false));
-        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "allow", false));
+    void withoutMemorySegmentsUnsafeBeforeJdk24AndFromJdk24OnlyWhenTheJvmAllowsIt() {
+        assertEquals("unsafe", MappedMemory.chooseAccess(null, 17, null, false, UNSAFE));
+        assertEquals("unsafe", MappedMemory.chooseAccess(null, 21, "warn", false, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess(null, 24, null, false, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "warn", false, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "deny", false, UNSAFE));
+        assertEquals("unsafe", MappedMemory.chooseAccess(null, 25, "allow", false, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess(null, 17, null, false, NO_UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess(null, 25, "allow", false, NO_UNSAFE));
+    }
+
+    @Test
+    void withMemorySegmentsTheyAreChosenAndUnsafeIsNeverLookedAt() {
+        assertEquals("segment", MappedMemory.chooseAccess(null, 22, null, true, UNTOUCHED));
+        assertEquals("segment", MappedMemory.chooseAccess(null, 25, "allow", true, UNTOUCHED));
+        assertEquals("segment", MappedMemory.chooseAccess(" Segment ", 25, null, true, UNTOUCHED));
+        assertEquals("varhandle", MappedMemory.chooseAccess("varhandle", 25, null, true, UNTOUCHED));
+        assertEquals("segment", MappedMemory.chooseAccess("bogus", 25, null, true, UNTOUCHED));
     }
 
     @Test
     void thePropertyOverridesWhereItCan() {
-        assertEquals("varhandle", MappedMemory.chooseAccess("varhandle", 17, null, true));
-        assertEquals("unsafe", MappedMemory.chooseAccess(" UNSAFE ", 25, null, true));
-        assertEquals("varhandle", MappedMemory.chooseAccess("unsafe", 17, null, false));
+        assertEquals("varhandle", MappedMemory.chooseAccess("varhandle", 17, null, false, UNSAFE));
+        assertEquals("unsafe", MappedMemory.chooseAccess(" UNSAFE ", 25, null, false, UNSAFE));
+        assertEquals("unsafe", MappedMemory.chooseAccess("unsafe", 25, null, true, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess("unsafe", 17, null, false, NO_UNSAFE));
+        assertEquals("segment", MappedMemory.chooseAccess("unsafe", 25, null, true, NO_UNSAFE));
+        // Segments need JDK 22: reported, and the choice made as if the property were absent.
+        assertEquals("unsafe", MappedMemory.chooseAccess("segment", 17, null, false, UNSAFE));
         // An unknown value is reported and the choice made as if the property were absent.
-        assertEquals("unsafe", MappedMemory.chooseAccess("bogus", 17, null, true));
-        assertEquals("varhandle", MappedMemory.chooseAccess("bogus", 25, null, true));
+        assertEquals("unsafe", MappedMemory.chooseAccess("bogus", 17, null, false, UNSAFE));
+        assertEquals("varhandle", MappedMemory.chooseAccess("bogus", 25, null, false, UNSAFE));
     }
 
     /**
-     * A child JVM of this JDK with and without {@code --sun-misc-unsafe-memory-access=allow}: with it, Unsafe
-     * is used; without it, VarHandles; neither prints the JVM's Unsafe warning. The option exists from JDK 23;
-     * the suite's JDK 25 run exercises this.
+     * What a child JVM of this JDK on this class path chooses and loads. On JDK 22 and later with the
+     * multi-release jar (the suite's JDK 25 run): segments and the foreign function API whatever the Unsafe
+     * option says, with neither sun.misc.Unsafe nor jffi loaded and nothing printed on standard error; the
+     * properties bring back the older implementations. On JDK 17: Unsafe and JNR.
      */
     @Test
-    void onJdk24AndLaterTheJvmOptionChoosesUnsafeWithoutAWarning() throws Exception {
+    void eachJdkLoadsOnlyWhatItsImplementationsNeed() throws Exception {
+        if (ForeignAccess.memorySegments()) {
+            ChildResult plain = runProbe();
+            assertEquals(0, plain.exitCode, plain.output);
+            assertTrue(plain.output.contains("access=segment native=ffm value=7"), plain.output);
+            assertEquals("", plain.errors, "standard error of the child");
+            assertFalse(plain.loaded("sun.misc.Unsafe"), plain.output);
+            assertFalse(plain.loaded("com.kenai.jffi."), plain.output);
+            assertFalse(plain.loaded("jnr.ffi."), plain.output);
+            ChildResult allowed = runProbe("--sun-misc-unsafe-memory-access=allow");
+            assertTrue(allowed.output.contains("access=segment native=ffm value=7"), allowed.output);
+            assertFalse(allowed.loaded("sun.misc.Unsafe"), allowed.output);
+            ChildResult older = runProbe("--sun-misc-unsafe-memory-access=allow",
+                    "-D" + MappedMemory.PROPERTY + "=unsafe", "-D" + NativeAccess.PROPERTY + "=jnr");
+            assertEquals(0, older.exitCode, older.output + older.errors);
+            assertTrue(older.output.contains("access=unsafe native=jnr value=7"), older.output);
+            assertTrue(older.loaded("com.kenai.jffi.Foreign"), older.output);
+            assertEquals("", older.errors, "standard error of the child");
+        } else {
+            ChildResult plain = runProbe();
+            assertEquals(0, plain.exitCode, plain.output + plain.errors);
+            String expected = Runtime.version().feature() >= 24 ? "varhandle" : "unsafe";
+            assertTrue(plain.output.contains("access=" + expected + " native=jnr value=7"), plain.output);
+        }
+    }
+
+    /**
+     * Without memory segments (JDK 17 to 21, or JDK 22 and later without the multi-release classes), from
+     * JDK 24 on the JVM option chooses Unsafe, and neither choice prints the JVM's Unsafe warning.
+     */
+    @Test
+    void withoutSegmentsOnJdk24AndLaterTheJvmOptionChoosesUnsafeWithoutAWarning() throws Exception {
         assumeTrue(Runtime.version().feature() >= 24,
                 "needs JDK 24 or later, where sun.misc.Unsafe's memory access warns unless the JVM allows it");
-        ChildResult allowed = runProbe("--sun-misc-unsafe-memory-access=allow");
+        String base = "-D" + MappedMemory.PROPERTY + "=";
+        ChildResult allowed = runProbe("--sun-misc-unsafe-memory-access=allow", base + "unsafe");
         assertEquals(0, allowed.exitCode, allowed.output);
-        assertTrue(allowed.output.contains("access=unsafe value=7"), allowed.output);
-        ChildResult plain = runProbe(null);
+        assertTrue(allowed.output.contains("access=unsafe"), allowed.output);
+        ChildResult plain = runProbe(base + "varhandle");
         assertEquals(0, plain.exitCode, plain.output);
-        assertTrue(plain.output.contains("access=varhandle value=7"), plain.output);
-        assertFalse(allowed.output.contains("sun.misc.Unsafe") || plain.output.contains("sun.misc.Unsafe"),
-                allowed.output + plain.output);
+        assertTrue(plain.output.contains("access=varhandle"), plain.output);
+        assertFalse(allowed.errors.contains("sun.misc.Unsafe") || plain.errors.contains("sun.misc.Unsafe"),
+                allowed.errors + plain.errors);
     }
 
-    private record ChildResult(int exitCode, String output) {
+    private record ChildResult(int exitCode, String output, String errors) {
+        /** Whether the JVM's class loading log names a class starting with {@code prefix}. */
+        boolean loaded(String prefix) {
+            return output.lines().anyMatch(line -> line.contains("[class,load] " + prefix));
+        }
     }
 
-    private static ChildResult runProbe(String option) throws IOException, InterruptedException {
+    private static ChildResult runProbe(String... options) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (option != null) {
-            command.add(option);
+        command.add("-Xlog:class+load=info:stdout");
+        if (Runtime.version().feature() >= 22) {
+            command.add("--enable-native-access=ALL-UNNAMED");
         }
+        command.addAll(List.of(options));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(Probe.class.getName());
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Path errors = Files.createTempFile("probe", ".err");
         try {
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the probe JVM did not finish");
-            return new ChildResult(process.exitValue(),
-                    new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            Process process = new ProcessBuilder(command).redirectError(errors.toFile()).start();
+            try {
+                String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the probe JVM did not finish");
+                return new ChildResult(process.exitValue(), output, Files.readString(errors));
+            } finally {
+                process.destroyForcibly();
+            }
         } finally {
-            process.destroyForcibly();
+            Files.deleteIfExists(errors);
         }
     }
 
@@ -95,7 +161,13 @@ class MemoryAccessChoiceTest {
             MappedMemory memory = MappedMemory.of(buffer);
             memory.putIntRelease(0, 6);
             memory.compareAndSetInt(0, 6, 7);
-            System.out.println("access=" + MappedMemory.ACCESS + " value=" + memory.getIntVolatile(0));
+            // No syscall has number -1: the C library returns -1 with errno ENOSYS, which must come back.
+            long result = NativeAccess.current().syscall(-1, 0, 0, 0, 0, 0, 0);
+            if (result != -Errno.ENOSYS) {
+                throw new AssertionError("syscall(-1) returned " + result);
+            }
+            System.out.println("access=" + MappedMemory.ACCESS + " native=" + NativeAccess.current().name()
+                    + " value=" + memory.getIntVolatile(0));
         }
     }
 }

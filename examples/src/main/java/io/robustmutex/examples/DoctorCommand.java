@@ -60,16 +60,27 @@ final class DoctorCommand implements RobustMutexTool.Command {
         out.println("robust_list_head: " + head.describe());
         out.println("best_unlock_path: " + caps.bestUnlockPath().id());
         out.println("unlock_path: " + caps.unlockPath().id());
+        out.println("native_access: " + KernelSupport.nativeAccess() + nativeAccessHint());
         out.println("memory_access: " + KernelSupport.memoryAccess() + memoryAccessHint());
         out.println("mapping_release: " + KernelSupport.mappingRelease());
         out.println("meaning: " + meaning(caps));
         return 0;
     }
 
-    /** On JDK 24 and later without the JVM option, says how to get the faster access. */
+    /** On JDK 24 and later with VarHandles (the multi-release classes not in use), says how to go faster. */
     private static String memoryAccessHint() {
         return KernelSupport.memoryAccess().equals("varhandle") && Runtime.version().feature() >= 24
                 ? " (run the JVM with --sun-misc-unsafe-memory-access=allow for unsafe, about twice as fast)" : "";
+    }
+
+    /** With the foreign function API, whether the JVM lets the library's module use it without a warning. */
+    private static String nativeAccessHint() {
+        if (!KernelSupport.nativeAccess().equals("ffm")) {
+            return "";
+        }
+        return KernelSupport.nativeAccessEnabled() ? " (native access enabled)"
+                : " (native access not enabled: the JVM warns once; run it with --enable-native-access="
+                        + (KernelSupport.class.getModule().isNamed() ? "io.robustmutex" : "ALL-UNNAMED") + ")";
     }
 
     private static String meaning(KernelCapabilities caps) {

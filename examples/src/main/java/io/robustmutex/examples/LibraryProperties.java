@@ -30,14 +30,17 @@ final class LibraryProperties {
 
     /**
      * Every property the library reads (core's {@code UnlockPath.PROPERTY}, {@code MappedMemory.PROPERTY},
-     * {@code LinuxBackend.SLICE_PROPERTY} and {@code RECHECK_PROPERTY}; a test checks the names and defaults
+     * {@code NativeAccess.PROPERTY}, {@code LinuxBackend.SLICE_PROPERTY} and {@code RECHECK_PROPERTY}; a test
+     * checks the names and defaults
      * against core's constants).
      */
     static final List<Property> PROPERTIES = List.of(
             new Property(PREFIX + "unlockPath", "classic, syscall or vdso",
                     "the strongest path the kernel offers", oneOf("classic", "syscall", "vdso")),
-            new Property(PREFIX + "memoryAccess", "unsafe or varhandle",
-                    "unsafe where it prints no warning, else varhandle", oneOf("unsafe", "varhandle")),
+            new Property(PREFIX + "memoryAccess", "segment, unsafe or varhandle",
+                    "segment on JDK 22+, else unsafe where it prints no warning, else varhandle",
+                    oneOf("segment", "unsafe", "varhandle")),
+            new Property(PREFIX + "nativeAccess", "ffm or jnr", "ffm on JDK 22+, else jnr", oneOf("ffm", "jnr")),
             new Property(PREFIX + "interruptSliceMillis", "a whole number of milliseconds, at least 1", "20",
                     LibraryProperties::positiveMillis),
             new Property(PREFIX + "recheckMillis", "a whole number of milliseconds, at least 1", "100",

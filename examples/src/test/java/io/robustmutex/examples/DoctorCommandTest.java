@@ -65,8 +65,13 @@ class DoctorCommandTest {
         assertTrue(values.get("memory_access").startsWith(KernelSupport.memoryAccess()), values.get("memory_access"));
         assertEquals("on close (membarrier private-expedited)", values.get("mapping_release"),
                 "this kernel (4.14 and later) releases closed files at once");
-        assertEquals(Runtime.version().feature() >= 24 ? "varhandle" : "unsafe", KernelSupport.memoryAccess(),
-                "the suite runs without --sun-misc-unsafe-memory-access or -Dio.robustmutex.memoryAccess");
+        // The suite runs the multi-release jar without -Dio.robustmutex.* properties: JDK 22 and later use the
+        // foreign function and memory API, JDK 17 to 21 JNR-FFI and Unsafe.
+        boolean foreign = Runtime.version().feature() >= 22;
+        assertEquals(foreign ? "segment" : "unsafe", KernelSupport.memoryAccess());
+        assertEquals(foreign ? "ffm" : "jnr", KernelSupport.nativeAccess());
+        assertEquals(foreign ? "ffm (native access enabled)" : "jnr", values.get("native_access"),
+                "the suite's JVMs run with --enable-native-access=ALL-UNNAMED on JDK 22 and later");
         List<String> lines = List.of(text.split("\n"));
         assertTrue(lines.get(lines.size() - 1).startsWith("meaning: "), "the last line explains the result");
     }

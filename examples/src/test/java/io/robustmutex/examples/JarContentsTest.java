@@ -166,6 +166,13 @@ class JarContentsTest {
         boolean warnedOfARestrictedMethod() {
             return err.stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING));
         }
+
+        /** Any of the JVM's warnings about native access or sun.misc.Unsafe, whatever their wording. */
+        boolean jvmWarned() {
+            return err.stream().anyMatch(line -> line.contains("restricted method") || line.contains("System::load")
+                    || line.contains("sun.misc.Unsafe") || line.contains("enable-native-access")
+                    || line.contains("terminally deprecated"));
+        }
     }
 
     /** Runs this JVM's java with the arguments, the command-line jar's {@code doctor} among them. */
@@ -187,28 +194,63 @@ class JarContentsTest {
     }
 
     /**
-     * {@code java -jar robust-mutex.jar doctor} loads jffi's JNI library (the library is usable) and, on JDK 22 and
-     * later, prints no native-access warning: the manifest's {@code Enable-Native-Access: ALL-UNNAMED} enables it.
+     * {@code java -jar robust-mutex.jar doctor} and {@code demo} print no JVM warning, and say which native and
+     * memory access they use: on JDK 22 and later the jar's foreign function and memory classes (the manifest
+     * says {@code Multi-Release: true}), with native access enabled by its {@code Enable-Native-Access:
+     * ALL-UNNAMED}, so nothing loads jffi's JNI library or touches {@code sun.misc.Unsafe}; on JDK 17, JNR-FFI.
      */
     @Test
-    void doctorPrintsNoNativeAccessWarning() throws Exception {
+    void doctorAndDemoPrintNoJvmWarning() throws Exception {
         Run run = java("-jar", cliJar().toString(), "doctor");
         assertEquals(0, run.exitCode(), run.describe());
-        assertTrue(run.out().contains("available: yes"), "jffi's library was loaded: " + run.describe());
-        if (Runtime.version().feature() >= 22) {
-            assertFalse(run.warnedOfARestrictedMethod(), run.describe());
+        assertTrue(run.out().contains("available: yes"), "native access works: " + run.describe());
+        boolean foreign = Runtime.version().feature() >= 22;
+        assertTrue(run.out().contains(foreign ? "native_access: ffm (native access enabled)" : "native_access: jnr"),
+                run.describe());
+        assertTrue(run.out().contains("memory_access: " + (foreign ? "segment" : "unsafe")), run.describe());
+        assertFalse(run.jvmWarned(), run.describe());
+        if (foreign) {
+            assertEquals(List.of(), run.err(), run.describe());
         }
+        Run demo = java("-jar", cliJar().toString(), "demo");
+        assertEquals(0, demo.exitCode(), demo.describe());
+        assertFalse(demo.jvmWarned(), demo.describe());
     }
 
     /**
-     * The control for the check above: the same jar on the class path ({@code -cp}, where the manifest's
-     * {@code Enable-Native-Access} does not apply) warns on JDK 24 and later, where loading a JNI library is
-     * restricted, and names the value the manifest sets.
+     * A library user on JDK 22 and later who puts the jars on the class path and adds
+     * {@code --enable-native-access=ALL-UNNAMED}, as the README says, sees no JVM warning either; without the
+     * option the JVM warns once, naming the option (the control).
      */
     @Test
-    void withoutTheManifestAttributeTheJdkWarns() throws Exception {
+    void aLibraryUserWithNativeAccessEnabledSeesNoWarning() throws Exception {
+        assumeTrue(Runtime.version().feature() >= 22, "the foreign function API is final from JDK 22");
+        Run run = java("--enable-native-access=ALL-UNNAMED", "-cp", cliJar().toString(),
+                RobustMutexTool.class.getName(), "demo");
+        assertEquals(0, run.exitCode(), run.describe());
+        assertFalse(run.jvmWarned(), run.describe());
+        Run control = java("-cp", cliJar().toString(), RobustMutexTool.class.getName(), "doctor");
+        assertEquals(0, control.exitCode(), control.describe());
+        assertTrue(control.out().contains("native_access: ffm (native access not enabled: the JVM warns once; run"
+                + " it with --enable-native-access=ALL-UNNAMED)"), control.describe());
+        assertTrue(control.err().stream().anyMatch(line -> line.contains("--enable-native-access=ALL-UNNAMED")),
+                control.describe());
+    }
+
+    /**
+     * JNR-FFI, asked for on JDK 24 and later, loads jffi's JNI library: through the jar's manifest without a
+     * warning, and on the class path ({@code -cp}, where the manifest's {@code Enable-Native-Access} does not
+     * apply) with the JDK's warning, which names the value the manifest sets.
+     */
+    @Test
+    void jnrAskedForOnJdk24LoadsJniWithoutAWarningOnlyThroughTheManifest() throws Exception {
         assumeTrue(Runtime.version().feature() >= 24, "JNI loading is a restricted method from JDK 24");
-        Run run = java("-cp", cliJar().toString(), RobustMutexTool.class.getName(), "doctor");
+        Run jar = java("-Dio.robustmutex.nativeAccess=jnr", "-jar", cliJar().toString(), "doctor");
+        assertEquals(0, jar.exitCode(), jar.describe());
+        assertTrue(jar.out().contains("native_access: jnr"), jar.describe());
+        assertFalse(jar.jvmWarned(), jar.describe());
+        Run run = java("-Dio.robustmutex.nativeAccess=jnr", "-cp", cliJar().toString(),
+                RobustMutexTool.class.getName(), "doctor");
         assertEquals(0, run.exitCode(), run.describe());
         assertTrue(run.warnedOfARestrictedMethod(), run.describe());
         assertTrue(run.err().stream().anyMatch(line -> line.contains("--enable-native-access=ALL-UNNAMED ")),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.robustmutex.UnlockPath;
 import io.robustmutex.internal.LinuxBackend;
 import io.robustmutex.internal.MappedMemory;
+import io.robustmutex.internal.NativeAccess;
 import io.robustmutex.testing.ChildProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -50,8 +51,8 @@ class LibraryPropertiesTest {
     /** The names and defaults are core's. */
     @Test
     void propertiesAreTheLibrarys() {
-        assertEquals(new TreeSet<>(List.of(UnlockPath.PROPERTY, MappedMemory.PROPERTY, LinuxBackend.SLICE_PROPERTY,
-                LinuxBackend.RECHECK_PROPERTY)), names());
+        assertEquals(new TreeSet<>(List.of(UnlockPath.PROPERTY, MappedMemory.PROPERTY, NativeAccess.PROPERTY,
+                LinuxBackend.SLICE_PROPERTY, LinuxBackend.RECHECK_PROPERTY)), names());
         for (LibraryProperties.Property property : LibraryProperties.PROPERTIES) {
             if (property.name().equals(LinuxBackend.SLICE_PROPERTY)) {
                 assertEquals(Long.toString(LinuxBackend.DEFAULT_SLICE_MILLIS), property.defaultValue());
@@ -142,7 +143,7 @@ class LibraryPropertiesTest {
             assertTrue(warnings.stream().anyMatch(w -> w.startsWith("warning: -Dio.robustmutex.unlockPath=clasic is"
                     + " not classic, syscall or vdso; using the default")), warnings.toString());
             assertTrue(warnings.stream().anyMatch(w -> w.startsWith("warning: -Dio.robustmutex.memoryAccess=fast is"
-                    + " not unsafe or varhandle; using the default")), warnings.toString());
+                    + " not segment, unsafe or varhandle; using the default")), warnings.toString());
             assertTrue(warnings.contains("warning: -Dio.robustmutex.unlockpath is not a property of the library and"
                     + " is ignored (did you mean -Dio.robustmutex.unlockPath?)"), warnings.toString());
             assertTrue(child.lines().get(0).contains("saw 0 torn updates"), child.lines().toString());

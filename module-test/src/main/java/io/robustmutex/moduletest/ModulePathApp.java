@@ -39,6 +39,8 @@ public final class ModulePathApp {
         KernelCapabilities capabilities = KernelSupport.capabilities();
         System.out.println("architecture: " + capabilities.architecture());
         System.out.println("unlock_path: " + capabilities.unlockPath().id());
+        System.out.println("native_access: " + KernelSupport.nativeAccess());
+        System.out.println("memory_access: " + KernelSupport.memoryAccess());
 
         boolean temporary = args.length == 0;
         Path dir = temporary ? Files.createTempDirectory("robust-mutex-module-test") : Path.of(args[0]);

@@ -1,7 +1,6 @@
 package io.robustmutex.moduletest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -32,10 +31,13 @@ class ModulePathTest {
     /** Its dependencies' jars, as a path, set by the build. */
     static final String DEPENDENCIES = "robustmutex.moduletest.dependencies";
 
-    /** The module that loads the JNI library (jffi's), which JDK 22 and later want native access enabled for. */
-    static final String NATIVE_ACCESS_MODULE = "org.jnrproject.jffi";
+    /**
+     * The module that calls restricted methods, which JDK 22 and later want native access enabled for: the
+     * library itself, whose foreign function and memory classes (the multi-release jar's) those JDKs use.
+     */
+    static final String NATIVE_ACCESS_MODULE = "io.robustmutex";
 
-    /** How the JDK's warning about a restricted method (JNI's System.load from JDK 24) begins. */
+    /** How the JDK's warning about a restricted method begins. */
     static final String RESTRICTED_WARNING = "WARNING: A restricted method";
 
     @TempDir
@@ -86,8 +88,9 @@ class ModulePathTest {
 
     /**
      * The application runs with the library as the named module io.robustmutex, whose ServiceLoader found this
-     * machine's architecture module as a provider, and locks and unlocks a mutex. On JDK 22 and later, with
-     * native access enabled for jffi's module, the JDK prints no restricted-method warning.
+     * machine's architecture module as a provider, and locks and unlocks a mutex. On JDK 22 and later it uses
+     * the foreign function API from the multi-release jar, and with native access enabled for the library's
+     * module the JDK prints nothing on standard error.
      */
     @Test
     void runsOnTheModulePath() throws Exception {
@@ -100,18 +103,21 @@ class ModulePathTest {
                 && line.endsWith(" in module io.robustmutex." + arch)), run.describe());
         assertTrue(run.printed("architecture: " + arch), "the provider in use, " + run.describe());
         assertTrue(run.out().stream().anyMatch(line -> line.startsWith("unlocked: ")), run.describe());
-        if (Runtime.version().feature() >= 22) {
-            assertFalse(run.err().stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING)), run.describe());
+        boolean foreign = Runtime.version().feature() >= 22;
+        assertTrue(run.printed("native_access: " + (foreign ? "ffm" : "jnr")), run.describe());
+        assertTrue(run.printed("memory_access: " + (foreign ? "segment" : "unsafe")), run.describe());
+        if (foreign) {
+            assertEquals(List.of(), run.err(), run.describe());
         }
     }
 
     /**
-     * The control for the check above: without the option, JDK 24 and later (where loading a JNI library is
-     * restricted) warn, and name the module to enable, which is the one {@link #runsOnTheModulePath} enables.
+     * The control for the check above: without the option, JDK 22 and later warn of the library's restricted
+     * calls, and name the module to enable, which is the one {@link #runsOnTheModulePath} enables.
      */
     @Test
     void withoutNativeAccessTheJdkNamesTheModuleToEnable() throws Exception {
-        assumeTrue(Runtime.version().feature() >= 24, "JNI loading is a restricted method from JDK 24");
+        assumeTrue(Runtime.version().feature() >= 22, "the foreign function API's restricted methods: JDK 22");
         Run run = run(List.of());
         assertEquals(0, run.exitCode(), run.describe());
         assertTrue(run.err().stream().anyMatch(line -> line.startsWith(RESTRICTED_WARNING)), run.describe());

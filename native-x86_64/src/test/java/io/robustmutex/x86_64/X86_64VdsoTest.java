@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.kenai.jffi.Type;
 import io.robustmutex.internal.Architectures;
 import io.robustmutex.internal.KernelProbe;
 import io.robustmutex.internal.LinuxPlatform;
@@ -70,8 +69,8 @@ class X86_64VdsoTest {
     void clockGettimeByAddressAgreesWithTheJdk() {
         OptionalLong address = vdso.functionAddress("__vdso_clock_gettime", VERSION);
         assertTrue(address.isPresent());
-        NativeFunction clockGettime = new NativeFunction("__vdso_clock_gettime", address.getAsLong(), Type.SINT32,
-                Type.SINT32, Type.POINTER);
+        NativeFunction clockGettime = NativeFunction.of("__vdso_clock_gettime", address.getAsLong(),
+                NativeFunction.CType.SINT32, 2);
         ByteBuffer timespec = NativeMemory.allocateAligned(16, 16);
         for (int i = 0; i < 100; i++) {
             long before = System.nanoTime();
@@ -87,8 +86,8 @@ class X86_64VdsoTest {
     void getcpuByAddressAgreesWithTheCLibrary() {
         OptionalLong address = vdso.functionAddress("__vdso_getcpu", VERSION);
         assertTrue(address.isPresent());
-        NativeFunction getcpu = new NativeFunction("__vdso_getcpu", address.getAsLong(), Type.SINT32, Type.POINTER,
-                Type.POINTER, Type.POINTER);
+        NativeFunction getcpu = NativeFunction.of("__vdso_getcpu", address.getAsLong(),
+                NativeFunction.CType.SINT32, 3);
         TestLibC libc = LibraryLoader.create(TestLibC.class).load("c");
         ByteBuffer original = NativeMemory.allocateAligned(128, 8);
         ByteBuffer mask = NativeMemory.allocateAligned(128, 8);

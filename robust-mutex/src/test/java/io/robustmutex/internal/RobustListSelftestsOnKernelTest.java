@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.kenai.jffi.Type;
 import io.robustmutex.spi.PendingSlotWidth;
 import io.robustmutex.spi.VdsoRobustUnlockSymbols;
 import java.io.IOException;
@@ -251,7 +250,7 @@ class RobustListSelftestsOnKernelTest {
         OptionalLong address = symbols == null ? OptionalLong.empty()
                 : platform.vdso().functionAddress(name, symbols.version());
         assumeTrue(address.isPresent(), "needs the vDSO symbol " + name + "@LINUX_2.6 (Linux 7.2 on x86_64)");
-        return new NativeFunction(name, address.getAsLong(), Type.UINT32, Type.POINTER, Type.UINT32, Type.POINTER);
+        return NativeFunction.of(name, address.getAsLong(), NativeFunction.CType.UINT32, 3);
     }
 
     /** 8. vDSO try-unlock, uncontended: returns the TID, the word is 0, the slot cleared (32: low half). */
