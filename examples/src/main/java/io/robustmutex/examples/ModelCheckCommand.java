@@ -31,6 +31,7 @@ import java.util.stream.Collectors;
  *   --arch x86_64,aarch64   --kind PI,NORMAL   --path vdso,syscall,classic
  *   --lifetime on,off       --fixup on,off     --scenario hand-off,contention,vanished-owner,stale-boot
  *   --part deaths,schedules --deep (3 preemptions, 2 with a death or fault)
+ *   --max-schedules N (per row; default 200,000, 2,000,000 with --deep)
  *   --findings (print what each unsafe row found)
  * </pre>
  */
@@ -46,7 +47,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
     @Override
     public String arguments() {
         return "[--arch LIST] [--kind LIST] [--path LIST] [--lifetime LIST] [--fixup LIST] [--scenario LIST]"
-                + " [--part LIST] [--deep] [--findings]";
+                + " [--part LIST] [--deep] [--max-schedules N] [--findings]";
     }
 
     @Override
@@ -61,16 +62,20 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                   --arch x86_64,aarch64      --kind pi,normal            --path vdso,syscall,classic
                   --lifetime on,off          --fixup on,off              --scenario %s
                   --part deaths,schedules    --deep (3 preemptions, 2 with a death or fault)
+                  --max-schedules N (per row; default 200,000, 2,000,000 with --deep; a row that reaches it
+                                     stops and says CUT)
                   --findings (print what each unsafe row found)
 
-                Exit status: 0 when every configuration expected to be safe is safe and no schedule breaks an
-                invariant, 1 otherwise, 2 for bad arguments.""".formatted(String.join(",", ModelCheck.scenarios()));
+                Exit status: 0 when every configuration expected to be safe is safe and every schedule within
+                the bound was explored without breaking an invariant; 1 when a row broke an invariant (FAILED)
+                or, with none broken, when a row was cut short at --max-schedules (INCOMPLETE); 2 for bad
+                arguments.""".formatted(String.join(",", ModelCheck.scenarios()));
     }
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Arguments arguments = Arguments.parse(args, Set.of("--findings", "--deep"), Set.of("--arch", "--kind",
-                "--path", "--lifetime", "--fixup", "--scenario", "--part"));
+                "--path", "--lifetime", "--fixup", "--scenario", "--part", "--max-schedules"));
         arguments.noPositional();
         List<Architecture> architectures = Architectures.all();
         Set<String> archs = list(arguments, "--arch", null);
@@ -82,6 +87,18 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         Set<String> parts = arguments.value("--part").isPresent() ? list(arguments, "--part", PARTS) : PARTS;
         boolean findings = arguments.flag("--findings");
         ModelCheck.Depth depth = arguments.flag("--deep") ? ModelCheck.Depth.DEEP : ModelCheck.Depth.DEFAULT;
+        int maxSchedules = depth.maxSchedules();
+        if (arguments.value("--max-schedules").isPresent()) {
+            String value = arguments.value("--max-schedules").get();
+            try {
+                maxSchedules = Integer.parseInt(value.trim().replace("_", "").replace(",", ""));
+            } catch (NumberFormatException e) {
+                maxSchedules = 0;
+            }
+            if (maxSchedules < 1) {
+                throw new UsageException("--max-schedules " + value + " (expected a whole number, at least 1)");
+            }
+        }
         List<ModelCheck.Configuration> deathConfigurations = new ArrayList<>();
         for (ModelCheck.Configuration c : ModelCheck.configurations(architectures)) {
             if ((archs == null || archs.contains(c.architecture().name()))
@@ -115,6 +132,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()));
         try {
             int failures = 0;
+            int[] cut = new int[1];
             if (deaths) {
                 failures += deathTable(deathConfigurations, pool, findings, out);
             }
@@ -122,11 +140,19 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 if (deaths) {
                     out.println();
                 }
-                failures += scheduleTable(explorationConfigurations, scenarios, depth, pool, findings, out);
+                failures += scheduleTable(explorationConfigurations, scenarios, depth, maxSchedules, pool, findings,
+                        out, cut);
             }
             out.println();
             if (failures > 0) {
-                out.println("FAILED: " + failures + " row(s) broke an invariant (run with --findings)");
+                out.println("FAILED: " + failures + " row(s) broke an invariant (run with --findings)"
+                        + (cut[0] > 0 ? "; " + cut[0] + " more row(s) were cut short (CUT)" : ""));
+                return 1;
+            }
+            if (cut[0] > 0) {
+                out.printf("INCOMPLETE: %d row(s) reached the cap of %,d schedules (CUT) before every schedule within"
+                        + " the bound was explored; none of the schedules explored broke an invariant. Raise the cap"
+                        + " with --max-schedules.%n", cut[0], maxSchedules);
                 return 1;
             }
             out.println("OK: every configuration expected to be safe is safe, and no explored schedule breaks an"
@@ -187,9 +213,13 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         return unexpectedUnsafe;
     }
 
-    /** The schedule-exploration table; returns the number of rows with a violating schedule. */
+    /**
+     * The schedule-exploration table; returns the number of rows with a violating schedule, and counts in
+     * {@code cut[0]} the rows without one that stopped at the cap.
+     */
     private static int scheduleTable(List<ModelCheck.ExplorationConfiguration> selected, Set<String> scenarios,
-            ModelCheck.Depth depth, ExecutorService pool, boolean findings, PrintStream out) throws Exception {
+            ModelCheck.Depth depth, int maxSchedules, ExecutorService pool, boolean findings, PrintStream out,
+            int[] cut) throws Exception {
         String format = "%-15s %-8s %-7s %-8s %-7s %10s %8s %7s %10s %7s  %-6s%n";
         out.println("Schedules: every interleaving with at most " + depth.preemptions() + " preemption(s), or "
                 + depth.preemptionsWithInjection() + " when one thread is killed (before any step, or asleep in the"
@@ -202,7 +232,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 continue;
             }
             for (ModelCheck.ExplorationConfiguration c : selected) {
-                futures.add(pool.submit(() -> ModelCheck.explore(c, scenario, depth)));
+                futures.add(pool.submit(() -> ModelCheck.explore(c, scenario, depth, maxSchedules)));
             }
         }
         int failing = 0;
@@ -211,14 +241,15 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         for (Future<ModelCheck.ExplorationResult> future : futures) {
             ModelCheck.ExplorationResult r = future.get();
             ModelCheck.ExplorationConfiguration c = r.configuration();
-            boolean safe = r.violating() == 0 && !r.truncated();
             total += r.schedules();
+            String result = r.violating() > 0 ? "UNSAFE" : r.truncated() ? "CUT" : "safe";
             out.printf(format, r.scenario(), c.architectureLabel(), c.kind(), c.unlockPath().id(), c.wakeLabel(),
-                    r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(),
-                    safe ? "safe" : r.truncated() ? "CUT" : "UNSAFE");
-            if (!safe) {
+                    r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(), result);
+            if (r.violating() > 0) {
                 failing++;
                 unsafe.add(r);
+            } else if (r.truncated()) {
+                cut[0]++;
             }
         }
         out.println(total + " schedules. wake: what FUTEX_WAKE|FUTEX_ROBUST_UNLOCK leaves in the word (Linux 7.2: 0;"

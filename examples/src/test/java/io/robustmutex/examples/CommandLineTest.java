@@ -2,6 +2,7 @@ package io.robustmutex.examples;
 
 import static io.robustmutex.examples.Tool.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.LibraryVersion;
@@ -103,6 +104,28 @@ class CommandLineTest {
         Run noValue = run("model-check", "--part");
         assertEquals(2, noValue.exit());
         assertTrue(noValue.err().contains("option --part needs a value"), noValue.err());
+        Run badCap = run("model-check", "--max-schedules", "0");
+        assertEquals(2, badCap.exit());
+        assertTrue(badCap.err().contains("--max-schedules 0"), badCap.err());
+    }
+
+    /**
+     * A row that reaches the schedule cap says CUT and the run INCOMPLETE, exiting 1: it is not reported as
+     * an invariant broken (which it was, before: "FAILED: N row(s) broke an invariant" for rows that had
+     * merely stopped at the cap, as two rows of {@code --deep} did).
+     */
+    @Test
+    void aRowCutShortAtTheCapIsIncompleteNotFailed() {
+        Run run = run("model-check", "--part", "schedules", "--scenario", "hand-off", "--kind", "pi", "--path",
+                "classic", "--max-schedules", "10");
+        assertEquals(1, run.exit(), run.out() + run.err());
+        assertTrue(run.out().lines().anyMatch(l -> l.startsWith("hand-off") && l.trim().endsWith("CUT")), run.out());
+        assertTrue(run.out().contains("INCOMPLETE: 1 row(s) reached the cap of 10 schedules"), run.out());
+        assertFalse(run.out().contains("FAILED"), run.out());
+        Run complete = run("model-check", "--part", "schedules", "--scenario", "hand-off", "--kind", "pi", "--path",
+                "classic");
+        assertEquals(0, complete.exit(), complete.out() + complete.err());
+        assertTrue(complete.out().contains("OK: "), complete.out());
     }
 
     /** Errors about a file name it: a missing file, a directory, a file too open to trust. */

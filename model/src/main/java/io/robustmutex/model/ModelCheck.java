@@ -151,17 +151,34 @@ public final class ModelCheck {
 
     /** How far an exploration goes. */
     public enum Depth {
-        /** At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault. */
-        DEFAULT(2, 1),
-        /** At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault. */
-        DEEP(3, 2);
+        /**
+         * At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault; at most
+         * 200,000 schedules per row.
+         */
+        DEFAULT(2, 1, 200_000),
+        /**
+         * At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault; at most
+         * 2,000,000 schedules per row (the largest row explores about 250,000).
+         */
+        DEEP(3, 2, 2_000_000);
 
         private final int preemptions;
         private final int preemptionsWithInjection;
+        private final int maxSchedules;
 
-        Depth(int preemptions, int preemptionsWithInjection) {
+        Depth(int preemptions, int preemptionsWithInjection, int maxSchedules) {
             this.preemptions = preemptions;
             this.preemptionsWithInjection = preemptionsWithInjection;
+            this.maxSchedules = maxSchedules;
+        }
+
+        /**
+         * How many schedules a row explores at most before it stops, reported as cut short.
+         *
+         * @return the cap
+         */
+        public int maxSchedules() {
+            return maxSchedules;
         }
 
         /**
@@ -247,12 +264,26 @@ public final class ModelCheck {
      * @return what was found
      */
     public static ExplorationResult explore(ExplorationConfiguration configuration, String scenario, Depth depth) {
+        return explore(configuration, scenario, depth, depth.maxSchedules());
+    }
+
+    /**
+     * Explores the schedules of one scenario under one configuration, up to a number of schedules.
+     *
+     * @param configuration the configuration
+     * @param scenario one of {@link #scenarios()}
+     * @param depth the preemption bounds
+     * @param maxSchedules the most schedules to explore; the result says when there were more
+     * @return what was found
+     */
+    public static ExplorationResult explore(ExplorationConfiguration configuration, String scenario, Depth depth,
+            int maxSchedules) {
         ScheduleExplorer.Program program = InterleavingScenarios.all(configuration).get(scenario);
         if (program == null) {
             throw new IllegalArgumentException("scenario=" + scenario + " (expected one of " + scenarios() + ")");
         }
         ScheduleExplorer.Report report = ScheduleExplorer.explore(program,
-                new ScheduleExplorer.Bounds(depth.preemptions(), depth.preemptionsWithInjection(), 200_000));
+                new ScheduleExplorer.Bounds(depth.preemptions(), depth.preemptionsWithInjection(), maxSchedules));
         return new ExplorationResult(configuration, scenario, depth, report.schedules(), report.withDeath(),
                 report.withFault(), report.violating(), report.healed(), report.truncated(), report.findings());
     }
