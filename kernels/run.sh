@@ -290,42 +290,40 @@ build_helpers() {
 }
 
 # ------------------------------------------------------------------------------------------- the runtime
-# x86_64: a jlink image of the build JDK (with a CDS archive, which shortens every JVM start under TCG),
-# plus the host's glibc libraries it loads. Sets JRE_DIR (copied to /opt/java) and LIB_ROOT.
+# jlink_image JAVA_HOME NAME COMPRESS: a jlink image of that JDK in the cache (made once per JDK build), with
+# the modules the tests, the launcher, the CLI and JCStress use (jdeps --print-module-deps over their jars),
+# plus jdk.unsupported for sun.misc.Unsafe and jdk.management for the launcher's MXBeans, and a CDS archive,
+# which shortens every JVM start under TCG. Prints the image's directory.
+jlink_image() {
+  local java_home=$1 name=$2 compress=$3 key dir
+  key=$("$java_home/bin/java" -version 2>&1 | head -2 | md5sum | cut -c1-12)
+  dir="$CACHE/runtime/$name-$key"
+  if [ ! -x "$dir/bin/java" ]; then
+    log "jlink: a runtime for the guest from $java_home"
+    rm -rf "$dir.tmp"
+    "$java_home/bin/jlink" --add-modules \
+        java.base,java.logging,java.management,jdk.management,java.naming,jdk.unsupported,java.xml,java.sql,java.desktop,jdk.compiler,java.scripting,jdk.zipfs \
+        --strip-debug --no-man-pages --no-header-files --compress="$compress" --generate-cds-archive \
+        --output "$dir.tmp" >&2 || die "jlink of $java_home failed"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# x86_64: a jlink image of the build JDK 17, plus the host's glibc libraries it loads, and for the ffm step
+# one of JDK 25. Sets JRE_DIR (copied to /opt/java) and JRE25_DIR (to /opt/java25, or empty).
 runtime_x86_64() {
-  local java_home key
+  local java_home
   java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
   [ -x "$java_home/bin/jlink" ] || die "no jlink in $java_home (set JAVA_HOME to a JDK 17)"
   "$java_home/bin/java" -version 2>&1 | grep -q 'version "17' \
     || log "warning: $java_home is not JDK 17; the guest runs what jlink of this JDK produces"
-  key=$("$java_home/bin/java" -version 2>&1 | head -2 | md5sum | cut -c1-12)
-  JRE_DIR="$CACHE/runtime/x86_64-jlink-$key"
-  if [ ! -x "$JRE_DIR/bin/java" ]; then
-    log "jlink: a runtime for the guest from $java_home"
-    rm -rf "$JRE_DIR.tmp"
-    # The modules the tests, the launcher, the CLI and JCStress use (jdeps --print-module-deps over their
-    # jars), plus jdk.unsupported for sun.misc.Unsafe and jdk.management for the launcher's MXBeans.
-    "$java_home/bin/jlink" --add-modules \
-        java.base,java.logging,java.management,jdk.management,java.naming,jdk.unsupported,java.xml,java.sql,java.desktop,jdk.compiler,java.scripting,jdk.zipfs \
-        --strip-debug --no-man-pages --no-header-files --compress=2 --generate-cds-archive \
-        --output "$JRE_DIR.tmp" || die "jlink failed"
-    mv "$JRE_DIR.tmp" "$JRE_DIR"
-  fi
+  JRE_DIR=$(jlink_image "$java_home" x86_64-jlink 2)
   JAVA_GUEST_HOME=/opt/java
   JRE25_DIR=""
   if [[ " $STEPS " == *" ffm "* ]]; then
     [ -x "$JDK25/bin/jlink" ] || die "the ffm step needs a JDK 25: set JDK25 (no jlink in ${JDK25:-(unset)})"
-    key=$("$JDK25/bin/java" -version 2>&1 | head -2 | md5sum | cut -c1-12)
-    JRE25_DIR="$CACHE/runtime/x86_64-jlink25-$key"
-    if [ ! -x "$JRE25_DIR/bin/java" ]; then
-      log "jlink: a JDK 25 runtime for the guest from $JDK25"
-      rm -rf "$JRE25_DIR.tmp"
-      "$JDK25/bin/jlink" --add-modules \
-          java.base,java.logging,java.management,jdk.management,java.naming,jdk.unsupported,java.xml,java.sql,java.desktop,jdk.compiler,java.scripting,jdk.zipfs \
-          --strip-debug --no-man-pages --no-header-files --compress=zip-6 --generate-cds-archive \
-          --output "$JRE25_DIR.tmp" || die "jlink of JDK 25 failed"
-      mv "$JRE25_DIR.tmp" "$JRE25_DIR"
-    fi
+    JRE25_DIR=$(jlink_image "$JDK25" x86_64-jlink25 zip-6)
   fi
 }
 

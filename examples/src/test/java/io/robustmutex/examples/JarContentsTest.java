@@ -177,8 +177,13 @@ class JarContentsTest {
 
     /** Runs this JVM's java with the arguments, the command-line jar's {@code doctor} among them. */
     private Run java(String... args) throws IOException, InterruptedException {
+        return run(Path.of(System.getProperty("java.home"), "bin", "java"), args);
+    }
+
+    /** Runs a {@code java} launcher with the arguments. */
+    private Run run(Path java, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add(java.toString());
         command.addAll(List.of(args));
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
@@ -215,6 +220,25 @@ class JarContentsTest {
         Run demo = java("-jar", cliJar().toString(), "demo");
         assertEquals(0, demo.exitCode(), demo.describe());
         assertFalse(demo.jvmWarned(), demo.describe());
+    }
+
+    /**
+     * The same jar on JDK 17 runs its Java 17 classes: JNR-FFI and Unsafe, with nothing on standard error. On
+     * a build run by JDK 22 or later (the jar then carries the JDK 22 classes) this needs a JDK 17 beside it,
+     * {@code /usr/lib/jvm/java-17-openjdk-amd64} or the system property {@code robustmutex.jdk17}.
+     */
+    @Test
+    void theJarRunsItsJava17ClassesOnJdk17() throws Exception {
+        Path java17 = Runtime.version().feature() == 17 ? Path.of(System.getProperty("java.home"), "bin", "java")
+                : Path.of(System.getProperty("robustmutex.jdk17", "/usr/lib/jvm/java-17-openjdk-amd64"), "bin",
+                        "java");
+        assumeTrue(Files.isExecutable(java17), "needs a JDK 17 at " + java17 + " (-Drobustmutex.jdk17=HOME)");
+        Run run = run(java17, "-jar", cliJar().toString(), "doctor");
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.out().stream().anyMatch(line -> line.startsWith("java: 17")), run.describe());
+        assertTrue(run.out().contains("native_access: jnr"), run.describe());
+        assertTrue(run.out().contains("memory_access: unsafe"), run.describe());
+        assertEquals(List.of(), run.err(), run.describe());
     }
 
     /**
