@@ -4,8 +4,9 @@
  * <p>The API is the package {@code io.robustmutex}; {@code io.robustmutex.spi} is what an architecture module
  * implements. Put an architecture module ({@code io.robustmutex.x86_64}, {@code io.robustmutex.aarch64}) on
  * the module path beside this one: it is found as a provider of {@link io.robustmutex.spi.Architecture}. On
- * JDK 22 and later, jffi loads its JNI library from the module {@code org.jnrproject.jffi}: run with
- * {@code --enable-native-access=org.jnrproject.jffi} (README, "Java modules"; design.md section 2).
+ * JDK 22 and later this module calls the kernel through the foreign function API (the multi-release jar's
+ * classes): run with {@code --enable-native-access=io.robustmutex} (README, "Java modules"; design.md
+ * section 2).
  */
 // "requires-automatic": JNR-FFI and jffi are automatic modules (their manifests name them); "module": the
 // implementation is exported to io.robustmutex.model, which is built after this module.

@@ -55,12 +55,14 @@ public abstract class NativeAccess {
     }
 
     /**
-     * The name of the implementation in this JVM, without initializing it.
+     * The name of the implementation in this JVM: the one in use, or, when none could be made, the one
+     * chosen.
      *
      * @return {@code "jnr"} or {@code "ffm"}
      */
     public static String chosen() {
-        return ForeignAccess.chooseNativeAccess(System.getProperty(PROPERTY), false);
+        NativeAccess access = Holder.ACCESS;
+        return access != null ? access.name() : ForeignAccess.chooseNativeAccess(System.getProperty(PROPERTY), false);
     }
 
     /**

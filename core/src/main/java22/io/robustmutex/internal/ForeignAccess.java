@@ -1,5 +1,6 @@
 package io.robustmutex.internal;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Locale;
 
@@ -9,6 +10,7 @@ import java.util.Locale;
  * access through {@code MemorySegment}s ({@link SegmentMemory}), so that nothing loads jffi's JNI stub or
  * touches {@code sun.misc.Unsafe} unless a system property asks for the older implementations.
  */
+@SuppressWarnings("restricted") // the probe: reinterpret
 final class ForeignAccess {
 
     /**
@@ -17,6 +19,25 @@ final class ForeignAccess {
      * for that module, so that it warns only once.
      */
     private static final boolean NATIVE_ACCESS_ENABLED = ForeignAccess.class.getModule().isNativeAccessEnabled();
+
+    /**
+     * Why the JVM refuses this module's restricted calls, or null when it allows them (with a warning when
+     * native access was not enabled). It refuses them on JDK 22 and 23 when {@code --enable-native-access}
+     * names other modules but not this one (as the library's instructions for JNR-FFI used to say:
+     * {@code org.jnrproject.jffi}), and from JDK 24 under {@code --illegal-native-access=deny}. The library
+     * then falls back on JNR-FFI and on memory access without segments, which work where the JVM lets jffi's
+     * module load its library.
+     */
+    private static final IllegalCallerException REFUSED = probe();
+
+    private static IllegalCallerException probe() {
+        try {
+            MemorySegment.NULL.reinterpret(1);
+            return null;
+        } catch (IllegalCallerException e) {
+            return e;
+        }
+    }
 
     private ForeignAccess() {
     }
@@ -51,16 +72,31 @@ final class ForeignAccess {
      * @return the implementation
      */
     static NativeAccess nativeAccess(String requested) {
-        return chooseNativeAccess(requested, true).equals("jnr") ? new JnrAccess() : FfmAccess.create();
+        if (chooseNativeAccess(requested, true).equals("jnr")) {
+            return new JnrAccess();
+        }
+        if (REFUSED != null) {
+            System.getLogger(NativeAccess.class.getName()).log(System.Logger.Level.WARNING,
+                    "the JVM refuses native access to module {0} ({1}); using JNR-FFI instead of the foreign"
+                            + " function API. Run the JVM with --enable-native-access={0}",
+                    moduleName(), REFUSED.getMessage());
+            return new JnrAccess();
+        }
+        return FfmAccess.create();
+    }
+
+    private static String moduleName() {
+        Module module = ForeignAccess.class.getModule();
+        return module.isNamed() ? module.getName() : "ALL-UNNAMED";
     }
 
     /**
-     * Whether {@code MemorySegment} memory access exists in this JVM.
+     * Whether {@code MemorySegment} memory access can be used in this JVM.
      *
-     * @return true
+     * @return true unless the JVM refuses this module's restricted calls
      */
     static boolean memorySegments() {
-        return true;
+        return REFUSED == null;
     }
 
     /**

@@ -11,8 +11,9 @@ import java.nio.ByteOrder;
  *
  * <p>Every access goes through one constant segment spanning the address space, with constant layout
  * handles, at the absolute address {@code address + offset}: with the segment and the handles constants, the
- * JIT folds the segment's bounds (the whole address space) and its session (the global one, which is never
- * closed), leaving the alignment check of the address and the access itself (docs/performance.md). No bounds
+ * JIT folds the segment's session (the global one, which is never closed) and fields, leaving a compare
+ * against its constant size, the alignment check of the address and the access itself
+ * (docs/performance.md). No bounds
  * are checked here beyond that: every offset the library passes is a field offset of a record or head whose
  * position was validated against the region when the record or head was created, and the buffer this
  * object keeps referenced keeps the mapping alive (design.md section 5).

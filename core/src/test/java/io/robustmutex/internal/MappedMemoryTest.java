@@ -12,13 +12,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Both memory implementations give the same results, little-endian, on real off-heap memory. */
+/** Every memory implementation gives the same results, little-endian, on real off-heap memory. */
 class MappedMemoryTest {
 
     static Stream<Arguments> implementations() {
         Function<ByteBuffer, MappedMemory> unsafe = UnsafeMemory::new;
         Function<ByteBuffer, MappedMemory> varHandle = VarHandleMemory::new;
-        return Stream.of(Arguments.of("unsafe", unsafe), Arguments.of("varhandle", varHandle));
+        Function<ByteBuffer, MappedMemory> segment = ForeignAccess::segmentMemory;
+        return Stream.of(Arguments.of("unsafe", unsafe), Arguments.of("varhandle", varHandle),
+                Arguments.of("segment", segment));
     }
 
     /** Every operation reads and writes the bytes a little-endian layout puts there. */
@@ -26,6 +28,8 @@ class MappedMemoryTest {
     @MethodSource("implementations")
     void operationsAgree(String name, Function<ByteBuffer, MappedMemory> factory) {
         assumeTrue(!name.equals("unsafe") || UnsafeMemory.isAvailable(), "needs sun.misc.Unsafe");
+        assumeTrue(!name.equals("segment") || ForeignAccess.memorySegments(),
+                "needs JDK 22 or later with the multi-release jar's classes (the suite's JDK 25 run)");
         ByteBuffer buffer = NativeMemory.allocateAligned(128, 64);
         MappedMemory memory = factory.apply(buffer);
         assertEquals(NativeMemory.address(buffer), memory.address());

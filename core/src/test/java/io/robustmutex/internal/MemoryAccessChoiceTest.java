@@ -77,11 +77,16 @@ class MemoryAccessChoiceTest {
             assertFalse(plain.loaded("sun.misc.Unsafe"), plain.output);
             assertFalse(plain.loaded("com.kenai.jffi."), plain.output);
             assertFalse(plain.loaded("jnr.ffi."), plain.output);
-            ChildResult allowed = runProbe("--sun-misc-unsafe-memory-access=allow");
+            // The JVM option exists from JDK 23.
+            List<String> allow = Runtime.version().feature() >= 23 ? List.of("--sun-misc-unsafe-memory-access=allow")
+                    : List.of();
+            ChildResult allowed = runProbe(allow.toArray(String[]::new));
             assertTrue(allowed.output.contains("access=segment native=ffm value=7"), allowed.output);
             assertFalse(allowed.loaded("sun.misc.Unsafe"), allowed.output);
-            ChildResult older = runProbe("--sun-misc-unsafe-memory-access=allow",
-                    "-D" + MappedMemory.PROPERTY + "=unsafe", "-D" + NativeAccess.PROPERTY + "=jnr");
+            List<String> olderOptions = new ArrayList<>(allow);
+            olderOptions.add("-D" + MappedMemory.PROPERTY + "=unsafe");
+            olderOptions.add("-D" + NativeAccess.PROPERTY + "=jnr");
+            ChildResult older = runProbe(olderOptions.toArray(String[]::new));
             assertEquals(0, older.exitCode, older.output + older.errors);
             assertTrue(older.output.contains("access=unsafe native=jnr value=7"), older.output);
             assertTrue(older.loaded("com.kenai.jffi.Foreign"), older.output);

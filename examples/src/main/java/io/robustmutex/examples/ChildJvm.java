@@ -55,7 +55,8 @@ final class ChildJvm {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m"));
         if (Runtime.version().feature() >= 22) {
-            // jffi loads a JNI library; JDK 22 and later warn about that unless native access is enabled.
+            // The library calls restricted methods of the foreign function API (JDK 22 and later), which warn
+            // unless native access is enabled.
             command.add("--enable-native-access=ALL-UNNAMED");
         }
         command.addAll(LibraryProperties.jvmOptions());

@@ -67,9 +67,13 @@ final class DoctorCommand implements RobustMutexTool.Command {
         return 0;
     }
 
-    /** On JDK 24 and later with VarHandles (the multi-release classes not in use), says how to go faster. */
+    /**
+     * On JDK 24 and later with VarHandles chosen by default (memory segments unusable), says how to go faster;
+     * not when the property asked for VarHandles.
+     */
     private static String memoryAccessHint() {
         return KernelSupport.memoryAccess().equals("varhandle") && Runtime.version().feature() >= 24
+                && System.getProperty(LibraryProperties.PREFIX + "memoryAccess") == null
                 ? " (run the JVM with --sun-misc-unsafe-memory-access=allow for unsafe, about twice as fast)" : "";
     }
 

@@ -216,6 +216,16 @@ class JarContentsTest {
         assertFalse(run.jvmWarned(), run.describe());
         if (foreign) {
             assertEquals(List.of(), run.err(), run.describe());
+            // Nothing on the way (platform detection, the vDSO, the kernel probes, a mutex file) loads jffi or
+            // JNR-FFI or touches sun.misc.Unsafe.
+            Path classes = dir.resolve("classes.txt");
+            Run logged = java("-Xlog:class+load=info:file=" + classes, "-jar", cliJar().toString(), "doctor");
+            assertEquals(0, logged.exitCode(), logged.describe());
+            List<String> loaded = Files.readAllLines(classes);
+            assertTrue(loaded.stream().anyMatch(line -> line.contains(" io.robustmutex.internal.FfmAccess ")),
+                    "the class loading log names the classes loaded");
+            assertEquals(List.of(), loaded.stream().filter(line -> line.contains(" com.kenai.jffi.")
+                    || line.contains(" jnr.ffi.") || line.contains(" sun.misc.Unsafe ")).toList());
         }
         Run demo = java("-jar", cliJar().toString(), "demo");
         assertEquals(0, demo.exitCode(), demo.describe());

@@ -124,4 +124,27 @@ class ModulePathTest {
         assertTrue(run.err().stream().anyMatch(line -> line.contains("--enable-native-access=" + NATIVE_ACCESS_MODULE
                 + " ")), run.describe());
     }
+
+    /**
+     * An application set up for the older jar, which enabled native access for jffi's module only: where the
+     * JVM then refuses the library's module its restricted calls (JDK 22 and 23 with that option; JDK 24 and
+     * later also under {@code --illegal-native-access=deny}), the library says so, naming the option, and
+     * falls back on JNR-FFI and on memory access without segments, and the application works.
+     */
+    @Test
+    void refusedNativeAccessFallsBackOnJnr() throws Exception {
+        int feature = Runtime.version().feature();
+        assumeTrue(feature >= 22, "the foreign function API's restricted methods: JDK 22");
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=org.jnrproject.jffi"));
+        if (feature >= 24) {
+            options.add("--illegal-native-access=deny");
+        }
+        Run run = run(options);
+        assertEquals(0, run.exitCode(), run.describe());
+        assertTrue(run.printed("native_access: jnr"), run.describe());
+        assertTrue(run.printed("memory_access: " + (feature >= 24 ? "varhandle" : "unsafe")), run.describe());
+        assertTrue(run.out().stream().anyMatch(line -> line.startsWith("unlocked: ")), run.describe());
+        assertTrue(run.err().stream().anyMatch(line -> line.contains("refuses native access to module io.robustmutex")
+                && line.contains("--enable-native-access=io.robustmutex")), run.describe());
+    }
 }
