@@ -555,15 +555,20 @@ summarize() {
   echo "arch:          $ARCH"
   echo "kernel:        $KERNEL_PACKAGE $KERNEL_VERSION ($(grep -a -m1 '^==== harness guest:' "$log" | sed 's/^==== harness guest: //' || true))"
   echo "doctor:        $(grep -a -m1 '^unlock_path:' "$log" || echo '(no unlock_path line)') | $(grep -a -m1 '^vdso_try_unlock:' "$log" || true) | $(grep -a -m1 '^futex_robust_unlock:' "$log" || true) | $(grep -a -m1 '^futex_lock_pi2:' "$log" || true)"
-  local found ok failed skipped aborted
-  found=$(grep -aoE '\[ *[0-9]+ tests found' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  ok=$(grep -aoE '\[ *[0-9]+ tests successful' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  failed=$(grep -aoE '\[ *[0-9]+ tests failed' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  skipped=$(grep -aoE '\[ *[0-9]+ tests skipped' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  aborted=$(grep -aoE '\[ *[0-9]+ tests aborted' "$log" | grep -oE '[0-9]+' | tail -1 || true)
-  if [ -n "$found" ]; then
+  # One line per run of the JUnit launcher: the tests step (JDK 17) and the ffm step (JDK 25), in that order.
+  local found ok failed skipped aborted labels=() i
+  mapfile -t found < <(grep -aoE '\[ *[0-9]+ tests found' "$log" | grep -oE '[0-9]+' || true)
+  mapfile -t ok < <(grep -aoE '\[ *[0-9]+ tests successful' "$log" | grep -oE '[0-9]+' || true)
+  mapfile -t failed < <(grep -aoE '\[ *[0-9]+ tests failed' "$log" | grep -oE '[0-9]+' || true)
+  mapfile -t skipped < <(grep -aoE '\[ *[0-9]+ tests skipped' "$log" | grep -oE '[0-9]+' || true)
+  mapfile -t aborted < <(grep -aoE '\[ *[0-9]+ tests aborted' "$log" | grep -oE '[0-9]+' || true)
+  [[ " $STEPS " == *" tests "* ]] && labels+=("tests:       ")
+  [[ " $STEPS " == *" ffm "* ]] && labels+=("tests (ffm): ")
+  for i in "${!found[@]}"; do
     # JUnit counts a test whose assumption failed as aborted, one disabled by a condition as skipped.
-    echo "tests:         found $found, successful ${ok:-?}, failed ${failed:-?}, skipped ${skipped:-?}, aborted (assumption not met) ${aborted:-?}"
+    echo "${labels[$i]:-tests:       }  found ${found[$i]}, successful ${ok[$i]:-?}, failed ${failed[$i]:-?}, skipped ${skipped[$i]:-?}, aborted (assumption not met) ${aborted[$i]:-?}"
+  done
+  if [ "${#found[@]}" -gt 0 ]; then
     grep -a '^==== harness test \(SKIPPED\|FAILED\)' "$log" | sed 's/^==== harness test /               /' || true
   fi
   grep -a '^==== harness jcstress:' "$log" | sed 's/^==== harness /               /' || true
