@@ -377,6 +377,11 @@ copy_with_libs_x86_64() {
   done
   mkdir -p "$root/lib64"
   cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+  # The host's C.UTF-8 locale (the guest's init sets LANG=C.UTF-8), so that JVMs encode file names in UTF-8.
+  if [ -d /usr/lib/locale/C.utf8 ]; then
+    mkdir -p "$root/usr/lib/locale"
+    cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
+  fi
   # util-linux's setpriv and unshare, which tests run to start child JVMs as another user and in a new PID
   # namespace (busybox has neither with those options).
   local tool
