@@ -1,6 +1,8 @@
 package io.robustmutex;
 
 import io.robustmutex.internal.Architectures;
+import io.robustmutex.internal.LinuxBackend;
+import io.robustmutex.internal.LinuxKernel;
 import io.robustmutex.internal.LinuxPlatform;
 import io.robustmutex.internal.MappedMemory;
 import io.robustmutex.internal.NativeAccess;
@@ -69,14 +71,31 @@ public final class KernelSupport {
     }
 
     /**
-     * The robust list head the kernel has registered for the calling thread: glibc's until the thread takes
-     * its first robust mutex, this library's afterwards.
+     * The robust list head the kernel has registered for the calling thread: glibc's, which the library joins
+     * when the thread takes its first robust mutex, or this library's own where it cannot join
+     * ({@link #robustList()}).
      *
      * @return the registered head
      * @throws UnsupportedOperationException when robust mutexes are not usable
      */
     public static RegisteredRobustList currentThreadRobustList() {
         return LinuxPlatform.get().currentThreadRobustList();
+    }
+
+    /**
+     * Which robust list the calling thread's mutexes go on, or would go on at its first lock:
+     * {@code "joined glibc"} when it links them into the head the C library registered for it, shared with
+     * the native code of the thread, so that glibc's robust mutexes it holds are still released when it dies;
+     * or {@code "own (why)"} when the library registers a head of its own, which unregisters the C library's:
+     * where none is registered (a C library that registers lazily), where its layout differs, or when the system
+     * property {@code io.robustmutex.robustList=own} asks for it.
+     *
+     * @return {@code "joined glibc"} or {@code "own (...)"}
+     * @throws UnsupportedOperationException when robust mutexes are not usable
+     */
+    public static String robustList() {
+        return ((LinuxKernel) LinuxBackend.protocol().kernel()).headChoice(LinuxPlatform.get().syscalls())
+                .describe();
     }
 
     /**

@@ -225,6 +225,7 @@ public final class MutexWorker {
     static void hold(Path path, int index) throws Exception {
         MutexFile file = MutexFile.openExisting(path);
         Acquisition held = file.mutex(index).acquire();
+        System.out.println("LIST " + KernelSupport.robustList());
         System.out.println("HELD token=" + held.fencingToken() + " ownerDied=" + held.ownerDied());
         new CountDownLatch(1).await();
     }

@@ -76,6 +76,7 @@ class RobustMutexProcessesTest {
             try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold", path.toString(), "0")) {
                 String held = holder.awaitLine(l -> l.startsWith("HELD"), START);
                 token = field(held, "token");
+                assertTrue(holder.lines().contains("LIST joined glibc"), () -> String.join("\n", holder.lines()));
                 assertEquals(holder.pid(), file.mutex(0).snapshot().ownerPid());
                 holder.kill();
             }
@@ -86,6 +87,28 @@ class RobustMutexProcessesTest {
             }
             assertEquals(1, file.mutex(0).snapshot().ownerDiedCount());
             assertEquals(MutexState.CONSISTENT, file.mutex(0).snapshot().state());
+        }
+    }
+
+    /**
+     * The same with the library's own head ({@code -Dio.robustmutex.robustList=own}, the fall-back where glibc's
+     * head cannot be joined): the holder reports its own head, and its death is reported all the same.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void killedHolderWithItsOwnHeadIsReported(MutexKind kind) throws Exception {
+        Path path = dir.resolve("own-head.mutex");
+        try (MutexFile file = MutexFile.open(path, 1, kind)) {
+            try (ChildProcess holder = ChildProcess.start(MutexWorker.class,
+                    List.of("-Dio.robustmutex.robustList=own"), "hold", path.toString(), "0")) {
+                holder.awaitLine(l -> l.startsWith("HELD"), START);
+                assertTrue(holder.lines().contains("LIST own (-Dio.robustmutex.robustList=own)"),
+                        () -> String.join("\n", holder.lines()));
+                holder.kill();
+            }
+            try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
+                assertTrue(next.ownerDied());
+            }
         }
     }
 

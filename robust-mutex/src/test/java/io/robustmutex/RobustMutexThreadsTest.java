@@ -426,19 +426,28 @@ class RobustMutexThreadsTest {
         }
     }
 
-    /** After its first lock a thread has this library's head registered, with futex_offset -32. */
+    /**
+     * A thread's first lock joins the head glibc registered for it: the same head stays registered, and the
+     * thread reports it joined. Nothing is registered by the lock.
+     */
     @ParameterizedTest
     @EnumSource(MutexKind.class)
-    void firstLockRegistersOwnHead(MutexKind kind) throws Exception {
+    void firstLockJoinsGlibcHead(MutexKind kind) throws Exception {
         try (MutexFile file = file(kind)) {
-            RegisteredRobustList[] seen = Threads.runToEnd("registers", () -> {
+            Object[] seen = Threads.runToEnd("joins", () -> {
                 RegisteredRobustList before = KernelSupport.currentThreadRobustList();
+                String choiceBefore = KernelSupport.robustList();
                 file.mutex(0).acquire().close();
-                return new RegisteredRobustList[] {before, KernelSupport.currentThreadRobustList()};
+                return new Object[] {before, KernelSupport.currentThreadRobustList(), choiceBefore,
+                    KernelSupport.robustList()};
             });
-            assertEquals(RegisteredRobustList.Owner.GLIBC, seen[0].owner());
-            assertEquals(RegisteredRobustList.Owner.OWN, seen[1].owner());
-            assertEquals(-32, seen[1].futexOffset());
+            RegisteredRobustList before = (RegisteredRobustList) seen[0];
+            RegisteredRobustList after = (RegisteredRobustList) seen[1];
+            assertEquals(RegisteredRobustList.Owner.GLIBC, before.owner());
+            assertEquals(before, after, "the lock changed the registered head");
+            assertEquals(-32, after.futexOffset());
+            assertEquals("joined glibc", seen[2]);
+            assertEquals("joined glibc", seen[3]);
         }
     }
 

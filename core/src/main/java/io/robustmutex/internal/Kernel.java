@@ -30,6 +30,17 @@ public interface Kernel {
     RobustThread currentThreadIfRegistered();
 
     /**
+     * The list fields of an entry that native code of the calling thread linked into the robust list this
+     * library shares with it (a glibc mutex's {@code __list}): 16 bytes, its {@code prev} at offset 0 and its
+     * {@code next} at offset 8, starting 8 bytes before {@code entryAddress}. Only called for a thread that
+     * joined a head registered by the C library, with an address read from that thread's own list.
+     *
+     * @param entryAddress the address of the entry's {@code next} field, as the list names it (PI bit cleared)
+     * @return memory over the entry's two list fields
+     */
+    AtomicMemory nativeListEntry(long entryAddress);
+
+    /**
      * Whether this TID names a thread that could be holding a robust mutex, asked without side effects
      * ({@code get_robust_list(tid)}): one that exists in the caller's PID namespace and has a robust list
      * registered. {@code ESRCH} means no thread has the TID. A head of NULL means the thread has no list: its

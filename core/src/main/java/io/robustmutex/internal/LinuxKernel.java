@@ -5,11 +5,21 @@ import io.robustmutex.UnlockPath;
 /**
  * {@link Kernel} over the real Linux syscalls and vDSO.
  *
- * <p>Each thread gets its robust list head on its first lock ({@link RobustListHeads}); the head is
- * registered with {@code set_robust_list}, which replaces the one glibc registered for the thread. The
- * thread's state is cached in a thread-local, so the TID is read once per thread.
+ * <p>On its first lock a thread joins the robust list head the C library registered for it (glibc registers
+ * one for every thread it starts, with the layout of this library's records) and links its records into that
+ * list, shared with the native code of the thread, so that glibc's robust mutexes held by the same thread are
+ * still released when it dies. Where no such head is registered (a C library that registers lazily or not at
+ * all, a head with another {@code futex_offset}), or when {@value #ROBUST_LIST_PROPERTY}{@code =own} asks for
+ * it, the thread gets a head of the library's own ({@link RobustListHeads}), registered with
+ * {@code set_robust_list}. The thread's state is cached in a thread-local, so this is decided once per thread.
  */
 public final class LinuxKernel implements Kernel {
+
+    /** The system property that forces a head of the library's own: {@code own}; the default is {@code join}. */
+    public static final String ROBUST_LIST_PROPERTY = "io.robustmutex.robustList";
+
+    /** Whether threads may join a registered head: false when the property says {@code own}. */
+    private static final boolean JOIN = parseRobustList(System.getProperty(ROBUST_LIST_PROPERTY));
 
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
@@ -19,6 +29,8 @@ public final class LinuxKernel implements Kernel {
     private final int lockPiOp;
     private final int pid;
     private final ThreadLocal<RobustThread> threads = new ThreadLocal<>();
+    /** The choice each registered thread made, for reports. */
+    private final ThreadLocal<HeadChoice> choices = new ThreadLocal<>();
 
     /**
      * Binds to the platform, with its detected unlock path.
@@ -68,12 +80,114 @@ public final class LinuxKernel implements Kernel {
     private RobustThread register() {
         VirtualThreads.refuseCurrent();
         int tid = syscalls.gettid();
-        RobustListHeads.Slot slot = RobustListHeads.allocate(tid, syscalls);
-        RobustThread thread = new RobustThread(tid, MappedMemory.of(slot.head()), 0);
+        HeadChoice choice = chooseHead(syscalls, JOIN);
+        choices.set(choice);
+        RobustListHeads.Slot slot = choice.joined()
+                ? RobustListHeads.join(tid, choice.address(), syscalls)
+                : RobustListHeads.allocate(tid, syscalls);
+        RobustThread thread = new RobustThread(tid, MappedMemory.of(slot.memory()),
+                RobustListHeadDescriptor.PREV_SLOT_SIZE, slot.joined());
         slot.retain(thread);
-        Errno.check("set_robust_list", syscalls.setRobustList(slot.address(), RobustListHeadDescriptor.SIZE));
+        if (!slot.joined()) {
+            Errno.check("set_robust_list", syscalls.setRobustList(slot.address(), RobustListHeadDescriptor.SIZE));
+        }
         threads.set(thread);
         return thread;
+    }
+
+    /**
+     * Which head a thread uses: the registered one it joins, or one of the library's own, and why.
+     *
+     * @param joined whether the thread joins the registered head
+     * @param address the registered head's address when joined, else 0
+     * @param reason why not joined ({@code ""} when joined)
+     */
+    public record HeadChoice(boolean joined, long address, String reason) {
+
+        /**
+         * The report form: {@code joined glibc} or {@code own (why)}.
+         *
+         * @return the description
+         */
+        public String describe() {
+            return joined ? "joined glibc" : "own (" + reason + ")";
+        }
+    }
+
+    /**
+     * Decides, for the calling thread, whether it can join the robust list head registered for it: one of
+     * {@link RobustListHeadDescriptor#SIZE} bytes whose {@code futex_offset} is this library's (glibc's).
+     * Registers nothing.
+     *
+     * @param syscalls the binding
+     * @param join false when the property asks for the library's own head
+     * @return the choice
+     */
+    public static HeadChoice chooseHead(LinuxSyscalls syscalls, boolean join) {
+        if (!join) {
+            return new HeadChoice(false, 0, "-D" + ROBUST_LIST_PROPERTY + "=own");
+        }
+        long[] out = new long[2];
+        long result = syscalls.getRobustList(0, out);
+        if (result != 0) {
+            return new HeadChoice(false, 0, "get_robust_list failed: " + Errno.name((int) -result));
+        }
+        long address = out[0];
+        if (address == 0) {
+            return new HeadChoice(false, 0, "the C library registered no robust list head for the thread");
+        }
+        if (RobustListHeads.isOwn(address)) {
+            return new HeadChoice(false, 0, "the thread already uses a head of this library's own");
+        }
+        if (out[1] != RobustListHeadDescriptor.SIZE) {
+            return new HeadChoice(false, 0, "the registered head's length is " + out[1] + ", not "
+                    + RobustListHeadDescriptor.SIZE);
+        }
+        long futexOffset = NativeMemory.view(address, RobustListHeadDescriptor.SIZE)
+                .getLong(RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET);
+        if (futexOffset != RobustListHeadDescriptor.FUTEX_OFFSET) {
+            return new HeadChoice(false, 0, "the registered head's futex_offset is " + futexOffset + ", not "
+                    + RobustListHeadDescriptor.FUTEX_OFFSET);
+        }
+        return new HeadChoice(true, address, "");
+    }
+
+    /**
+     * The choice the calling thread makes, or made, for its robust list.
+     *
+     * @param syscalls the binding
+     * @return the choice: the one made if the thread has taken a robust mutex, else the one it would make
+     */
+    public HeadChoice headChoice(LinuxSyscalls syscalls) {
+        HeadChoice made = choices.get();
+        return made != null ? made : chooseHead(syscalls, JOIN);
+    }
+
+    /**
+     * Reads the property: {@code join} or {@code own}, any case; anything else is reported and ignored.
+     *
+     * @param value the property's value, or null
+     * @return whether threads may join a registered head
+     */
+    static boolean parseRobustList(String value) {
+        if (value == null) {
+            return true;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.equals("own")) {
+            return false;
+        }
+        if (!v.equals("join")) {
+            System.getLogger(LinuxKernel.class.getName()).log(System.Logger.Level.WARNING,
+                    "{0}={1} is not join or own; using join", ROBUST_LIST_PROPERTY, value);
+        }
+        return true;
+    }
+
+    @Override
+    public AtomicMemory nativeListEntry(long entryAddress) {
+        return MappedMemory.of(NativeMemory.view(entryAddress - RobustListHeadDescriptor.PREV_SLOT_SIZE,
+                2 * Long.BYTES));
     }
 
     @Override

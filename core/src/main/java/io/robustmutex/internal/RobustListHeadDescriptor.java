@@ -31,6 +31,12 @@ public final class RobustListHeadDescriptor {
     public static final long FUTEX_OFFSET = MutexRecordDescriptor.FUTEX_WORD_OFFSET
             - MutexRecordDescriptor.LIST_NEXT_OFFSET;
 
+    /**
+     * The 8 bytes before a head that the list discipline treats as the head's {@code prev} field: glibc keeps
+     * {@code robust_prev} there in its thread descriptor, and this library's own heads reserve them too.
+     */
+    public static final int PREV_SLOT_SIZE = 8;
+
     /** Bit 0 of an entry pointer: the entry is a PI futex. */
     public static final long PI_BIT = 1;
 

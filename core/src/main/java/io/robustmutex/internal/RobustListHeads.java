@@ -1,9 +1,13 @@
 package io.robustmutex.internal;
 
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,25 +15,33 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * The robust list heads this library registers with the real kernel, one per thread that ever took a robust
- * mutex (design.md section 4).
+ * The robust list heads of the threads that took a robust mutex (design.md section 4): glibc's head, which
+ * the thread joins, or one this library registers for it where it cannot.
  *
  * <h2>Overview</h2>
  *
  * <p>The kernel reads a thread's head, and follows its list, when the thread exits: after every line of Java
- * code of that thread has run (kernel-abi.md section 2). So a head may not be freed or reused when its Java
- * thread ends, only when the OS thread is gone. Heads live in direct-buffer chunks that are never freed; a
- * slot is reused only after {@code get_robust_list(tid)} no longer returns it (the thread is gone:
- * {@code ESRCH}, or its TID now belongs to another thread). Until then the slot also keeps its thread's
- * state reachable, and with it every mapping that thread held a lock in or had {@code list_op_pending}
- * pointing into, so no mapping can be unmapped under the kernel's exit walk (design.md section 5).
+ * code of that thread has run (kernel-abi.md section 2). Until the OS thread is gone, its slot here keeps the
+ * thread's state reachable, and with it every mapping that thread held a lock in or had {@code list_op_pending}
+ * pointing into, so no mapping can be unmapped under the kernel's exit walk (design.md section 5). A slot is
+ * dropped only after {@code get_robust_list(tid)} no longer returns its head (the thread is gone: {@code ESRCH},
+ * or its TID now belongs to another thread).
+ *
+ * <p>A joined head is glibc's, inside the thread's descriptor, which glibc may unmap once the thread has
+ * exited: it is read only through {@code /proc/self/mem}, which fails instead of faulting. A head this library
+ * registers lives in a direct-buffer chunk that is never freed, 8 bytes into a 32-byte slot (the 8 bytes before
+ * it are the head's {@code prev} slot, as in glibc's descriptor); such a slot is reused once its thread is gone.
  */
 public final class RobustListHeads {
 
-    /** Slot stride: a 24-byte head rounded up to a power of two. */
-    private static final int SLOT_SIZE = 32;
+    /** Slot stride: the 8-byte prev slot and the 24-byte head. */
+    private static final int SLOT_SIZE = RobustListHeadDescriptor.PREV_SLOT_SIZE + RobustListHeadDescriptor.SIZE;
     private static final int SLOTS_PER_CHUNK = 128;
     private static final int CHUNK_SIZE = SLOT_SIZE * SLOTS_PER_CHUNK;
+    /** The head's offset in its slot. */
+    private static final int HEAD_OFFSET = RobustListHeadDescriptor.PREV_SLOT_SIZE;
+    /** How many joined slots may gather before registering another looks for gone threads. */
+    private static final int JOINED_RECLAIM_START = 64;
 
     private static final Object LOCK = new Object();
     /** Atomic access to a head's slots, which are 8-aligned in direct buffers. */
@@ -40,30 +52,37 @@ public final class RobustListHeads {
     private static volatile long[] chunkAddresses = new long[0];
     private static final ArrayDeque<Slot> FREE = new ArrayDeque<>();
     private static final List<Slot> IN_USE = new ArrayList<>();
+    private static int joinedReclaimAt = JOINED_RECLAIM_START;
+    /** {@code /proc/self/mem}, opened on first need; null until then or when it cannot be opened. */
+    private static FileChannel selfMemory;
+    private static boolean selfMemoryFailed;
 
     private RobustListHeads() {
     }
 
-    /** A head slot bound to one OS thread. */
+    /** A head bound to one OS thread: one of this library's slots, or glibc's head that the thread joined. */
     public static final class Slot {
-        private final ByteBuffer head;
+        private final ByteBuffer memory;
         private final long address;
+        private final boolean joined;
         private Thread thread;
         private int tid;
         private Object retained;
 
-        private Slot(ByteBuffer head, long address) {
-            this.head = head;
+        private Slot(ByteBuffer memory, long address, boolean joined) {
+            this.memory = memory;
             this.address = address;
+            this.joined = joined;
         }
 
         /**
-         * The head's memory: 24 bytes laid out as {@link RobustListHeadDescriptor} says.
+         * The memory of the head and of the 8 bytes before it: the head is at offset
+         * {@link RobustListHeadDescriptor#PREV_SLOT_SIZE}, laid out as {@link RobustListHeadDescriptor} says.
          *
-         * @return a little-endian buffer over the head
+         * @return a little-endian buffer
          */
-        public ByteBuffer head() {
-            return head;
+        public ByteBuffer memory() {
+            return memory;
         }
 
         /**
@@ -79,12 +98,21 @@ public final class RobustListHeads {
         }
 
         /**
-         * The head's address, as passed to {@code set_robust_list}.
+         * The head's address, as registered with {@code set_robust_list}.
          *
          * @return the address
          */
         public long address() {
             return address;
+        }
+
+        /**
+         * Whether the head is glibc's, joined, rather than this library's.
+         *
+         * @return true when joined
+         */
+        public boolean joined() {
+            return joined;
         }
     }
 
@@ -107,12 +135,38 @@ public final class RobustListHeads {
             Slot slot = FREE.pop();
             slot.thread = Thread.currentThread();
             slot.tid = tid;
-            slot.head.putLong(RobustListHeadDescriptor.LIST_NEXT_OFFSET, slot.address);
-            slot.head.putLong(RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, RobustListHeadDescriptor.FUTEX_OFFSET);
-            slot.head.putLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
+            slot.memory.putLong(0, slot.address);
+            slot.memory.putLong(HEAD_OFFSET + RobustListHeadDescriptor.LIST_NEXT_OFFSET, slot.address);
+            slot.memory.putLong(HEAD_OFFSET + RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET,
+                    RobustListHeadDescriptor.FUTEX_OFFSET);
+            slot.memory.putLong(HEAD_OFFSET + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
             IN_USE.add(slot);
             return slot;
         }
+    }
+
+    /**
+     * Records that the calling thread joins the head registered for it (glibc's), so that the mappings it
+     * names stay mapped until it is gone.
+     *
+     * @param tid the calling thread's TID
+     * @param address the registered head's address
+     * @param syscalls the binding, used to find slots whose threads are gone
+     * @return the slot, whose memory views the head and the 8 bytes before it
+     */
+    public static Slot join(int tid, long address, LinuxSyscalls syscalls) {
+        Slot slot = new Slot(NativeMemory.view(address - HEAD_OFFSET, SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN),
+                address, true);
+        slot.thread = Thread.currentThread();
+        slot.tid = tid;
+        synchronized (LOCK) {
+            if (IN_USE.size() >= joinedReclaimAt) {
+                reclaimLocked(syscalls);
+                joinedReclaimAt = Math.max(JOINED_RECLAIM_START, 2 * IN_USE.size());
+            }
+            IN_USE.add(slot);
+        }
+        return slot;
     }
 
     /**
@@ -148,7 +202,9 @@ public final class RobustListHeads {
                 it.remove();
                 slot.thread = null;
                 slot.retained = null;
-                FREE.push(slot);
+                if (!slot.joined) {
+                    FREE.push(slot);
+                }
                 freed++;
             }
             return freed;
@@ -172,8 +228,22 @@ public final class RobustListHeads {
                 // Pending first, with acquire: a lock stores its held entry before it clears pending (with
                 // release), so a cleared slot read here means the held list below shows the record. Read the
                 // other way round, a lock finishing in between would be missed by both reads.
-                long pending = (long) PENDING.getAcquire(slot.head, RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET)
-                        & ~RobustListHeadDescriptor.PI_BIT;
+                long pending;
+                if (slot.joined) {
+                    pending = readSelfMemory(slot.address + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
+                    VarHandle.acquireFence();
+                    if (pending == UNREADABLE) {
+                        // glibc unmapped the descriptor: the thread is gone, and its list was walked before.
+                        continue;
+                    }
+                    if (pending == UNKNOWN) {
+                        return true;
+                    }
+                } else {
+                    pending = (long) PENDING.getAcquire(slot.memory,
+                            HEAD_OFFSET + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
+                }
+                pending &= ~RobustListHeadDescriptor.PI_BIT;
                 if (pending >= start && pending < end) {
                     return true;
                 }
@@ -183,6 +253,43 @@ public final class RobustListHeads {
             }
             return false;
         }
+    }
+
+    /** {@link #readSelfMemory}: the address is not mapped (a kernel address: no pending slot holds it). */
+    private static final long UNREADABLE = -1;
+    /** {@link #readSelfMemory}: {@code /proc/self/mem} cannot be read, so nothing is known. */
+    private static final long UNKNOWN = -3;
+
+    /**
+     * Reads 8 bytes of this process's memory without faulting, through {@code /proc/self/mem}: the memory of a
+     * joined head may be unmapped by glibc once its thread has exited. Called with {@link #LOCK} held.
+     */
+    private static long readSelfMemory(long address) {
+        if (selfMemory == null) {
+            if (selfMemoryFailed) {
+                return UNKNOWN;
+            }
+            try {
+                selfMemory = FileChannel.open(Path.of("/proc/self/mem"), StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                selfMemoryFailed = true;
+                System.getLogger(RobustListHeads.class.getName()).log(System.Logger.Level.WARNING,
+                        "cannot open /proc/self/mem ({0}): a closed MutexFile or SharedMemory that a thread of"
+                                + " this JVM has used stays mapped until the JVM exits", e.toString());
+                return UNKNOWN;
+            }
+        }
+        ByteBuffer value = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.nativeOrder());
+        try {
+            while (value.hasRemaining()) {
+                if (selfMemory.read(value, address + value.position()) <= 0) {
+                    return UNREADABLE;
+                }
+            }
+        } catch (IOException e) {
+            return UNREADABLE;
+        }
+        return value.getLong(0);
     }
 
     /**
@@ -210,7 +317,7 @@ public final class RobustListHeads {
      */
     public static boolean isOwn(long address) {
         for (long chunk : chunkAddresses) {
-            if (address >= chunk && address < chunk + CHUNK_SIZE && (address - chunk) % SLOT_SIZE == 0) {
+            if (address >= chunk && address < chunk + CHUNK_SIZE && (address - chunk) % SLOT_SIZE == HEAD_OFFSET) {
                 return true;
             }
         }
@@ -247,9 +354,8 @@ public final class RobustListHeads {
         addresses[addresses.length - 1] = base;
         chunkAddresses = addresses;
         for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--) {
-            ByteBuffer head = chunk.slice(i * SLOT_SIZE, RobustListHeadDescriptor.SIZE)
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            FREE.push(new Slot(head, base + (long) i * SLOT_SIZE));
+            ByteBuffer memory = chunk.slice(i * SLOT_SIZE, SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            FREE.push(new Slot(memory, base + (long) i * SLOT_SIZE + HEAD_OFFSET, false));
         }
     }
 }

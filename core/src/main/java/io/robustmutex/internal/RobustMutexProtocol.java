@@ -241,10 +241,11 @@ public final class RobustMutexProtocol {
      */
     public int lockFast(MutexRecord record, long deadline) {
         RobustThread thread = threadFor(record);
-        if (thread.count() != 0) {
+        AtomicMemory head = thread.head;
+        // The list is just the head: this thread holds no record, and native code sharing the list none.
+        if (thread.count() != 0 || head.getLongPlain(thread.listNextOffset) != thread.headAddress) {
             return lockUninterruptibly(record, deadline);
         }
-        AtomicMemory head = thread.head;
         head.putLongRelease(thread.pendingOffset, record.entryPointer);
         // Only now may the mapping be touched: it stays mapped while our pending slot names it, unless it was
         // already closing, which its control word tells (MappedRegion's Overview).
@@ -259,6 +260,7 @@ public final class RobustMutexProtocol {
         if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             return lockContendedUninterruptibly(thread, record, deadline);
         }
+        head.putLongPlain(thread.headPrevOffset, record.entryAddress);
         memory.putLongPlain(record.nextOffset, thread.headAddress);
         memory.putLongPlain(record.prevOffset, thread.headAddress);
         head.putLongRelease(thread.listNextOffset, record.entryPointer);
@@ -770,36 +772,84 @@ public final class RobustMutexProtocol {
                 + " entries, kernel-abi.md section 5); release one first");
     }
 
-    /** Links a just-acquired record at the front of the thread's robust list. */
-    private static void link(RobustThread thread, MutexRecord record) {
+    /**
+     * Links a just-acquired record at the front of the thread's robust list, as glibc links its own (protocol.md,
+     * "Sharing the list with glibc"): the first entry's {@code prev} names the record, the record's {@code next}
+     * is the old first pointer (PI bit included) and its {@code prev} the head, and only then does the head's
+     * {@code next} name the record, with a release store, so the kernel never sees a half-linked entry.
+     */
+    private void link(RobustThread thread, MutexRecord record) {
         AtomicMemory memory = record.memory;
-        int count = thread.count();
-        long first = count == 0 ? thread.headAddress : thread.record(count - 1).entryPointer;
+        long first;
+        if (thread.joined) {
+            // Native code of this thread may have linked entries of its own since.
+            first = thread.head.getLongPlain(thread.listNextOffset);
+            putPrev(thread, first & ~RobustListHeadDescriptor.PI_BIT, record.entryAddress);
+        } else {
+            // Only this library's records are on its own head's list, and the held list says which comes first.
+            int count = thread.count();
+            if (count == 0) {
+                first = thread.headAddress;
+                thread.head.putLongPlain(thread.headPrevOffset, record.entryAddress);
+            } else {
+                MutexRecord old = thread.record(count - 1);
+                first = old.entryPointer;
+                old.memory.putLongPlain(old.prevOffset, record.entryAddress);
+            }
+        }
         memory.putLongPlain(record.nextOffset, first);
         memory.putLongPlain(record.prevOffset, thread.headAddress);
-        if (count > 0) {
-            MutexRecord old = thread.record(count - 1);
-            old.memory.putLongPlain(old.prevOffset, record.entryAddress);
-        }
         thread.head.putLongRelease(thread.listNextOffset, record.entryPointer);
     }
 
-    /** Unlinks held entry {@code index} from the thread's robust list. */
-    private static void unlink(RobustThread thread, int index) {
-        int count = thread.count();
-        long next = index == 0 ? thread.headAddress : thread.record(index - 1).entryPointer;
-        long predecessor;
-        if (index == count - 1) {
-            thread.head.putLongRelease(thread.listNextOffset, next);
-            predecessor = thread.headAddress;
+    /**
+     * Unlinks held entry {@code index} from the thread's robust list: its successor's {@code prev} becomes its
+     * {@code prev}, then its predecessor's {@code next} becomes its {@code next} (PI bit included) with a release
+     * store, which takes it off the list the kernel walks.
+     */
+    private void unlink(RobustThread thread, int index) {
+        MutexRecord record = thread.record(index);
+        long next;
+        long prev;
+        if (thread.joined) {
+            // Its neighbours may be native code's entries: the record's own fields name them. Only this thread
+            // writes them (native code running on it included), so they are what the last link or unlink left.
+            next = record.memory.getLongPlain(record.nextOffset);
+            prev = record.memory.getLongPlain(record.prevOffset);
         } else {
-            MutexRecord pred = thread.record(index + 1);
-            pred.memory.putLongRelease(pred.nextOffset, next);
-            predecessor = pred.entryAddress;
+            int count = thread.count();
+            next = index == 0 ? thread.headAddress : thread.record(index - 1).entryPointer;
+            prev = index == count - 1 ? thread.headAddress : thread.record(index + 1).entryAddress;
         }
-        if (index > 0) {
-            MutexRecord succ = thread.record(index - 1);
-            succ.memory.putLongPlain(succ.prevOffset, predecessor);
+        putPrev(thread, next & ~RobustListHeadDescriptor.PI_BIT, prev);
+        putNextRelease(thread, prev & ~RobustListHeadDescriptor.PI_BIT, next);
+    }
+
+    /** Stores the {@code prev} field of the entry at {@code entry}: the head's, a held record's, or native code's. */
+    private void putPrev(RobustThread thread, long entry, long value) {
+        if (entry == thread.headAddress) {
+            thread.head.putLongPlain(thread.headPrevOffset, value);
+            return;
+        }
+        MutexRecord held = thread.heldAt(entry);
+        if (held != null) {
+            held.memory.putLongPlain(held.prevOffset, value);
+        } else {
+            kernel.nativeListEntry(entry).putLongPlain(0, value);
+        }
+    }
+
+    /** Stores, with release, the {@code next} field of the entry at {@code entry} (the head's {@code list.next}). */
+    private void putNextRelease(RobustThread thread, long entry, long value) {
+        if (entry == thread.headAddress) {
+            thread.head.putLongRelease(thread.listNextOffset, value);
+            return;
+        }
+        MutexRecord held = thread.heldAt(entry);
+        if (held != null) {
+            held.memory.putLongRelease(held.nextOffset, value);
+        } else {
+            kernel.nativeListEntry(entry).putLongRelease(RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
         }
     }
 
@@ -814,18 +864,22 @@ public final class RobustMutexProtocol {
         if (thread == null) {
             throw notHeld(record, null);
         }
-        if (thread.count() == 1 && thread.isOnlyHold(record.identity)) {
-            // The common case, kept small: the thread's only record, held once; the list is just the head. The
-            // record linked is the one used: the caller's may be another mapping of the same mutex, perhaps
-            // closed since, while the hold keeps the linked one's mapping.
-            MutexRecord linked = thread.record(0);
-            AtomicMemory memory = linked.memory;
+        MutexRecord linked;
+        AtomicMemory memory;
+        AtomicMemory head = thread.head;
+        if (thread.count() == 1 && thread.isOnlyHold(record.identity)
+                && head.getLongPlain(thread.listNextOffset) == (linked = thread.record(0)).entryPointer
+                && (memory = linked.memory).getLongPlain(linked.nextOffset) == thread.headAddress) {
+            // The common case, kept small: the thread's only record, held once, alone on the list (native code
+            // sharing it holds nothing). The record linked is the one used: the caller's may be another mapping
+            // of the same mutex, perhaps closed since, while the hold keeps the linked one's mapping.
             if (memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
                 becomeNotRecoverable(linked);
             }
             memory.putIntPlain(linked.pidOffset, 0);
-            thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
-            thread.head.putLongRelease(thread.listNextOffset, thread.headAddress);
+            head.putLongRelease(thread.pendingOffset, linked.entryPointer);
+            head.putLongPlain(thread.headPrevOffset, thread.headAddress);
+            head.putLongRelease(thread.listNextOffset, thread.headAddress);
             releaseOrClearPending(thread, linked, 0);
             thread.remove(0);
             Reference.reachabilityFence(memory);

@@ -45,6 +45,17 @@ public final class RobustThread {
     /** The offset of list.next in {@link #head}. */
     final int listNextOffset;
     /**
+     * The offset in {@link #head} of the 8 bytes just before the head: the {@code prev} field that an entry
+     * whose {@code next} is the head would have, written (never read) by the list discipline when the last
+     * entry is linked or unlinked (protocol.md, "Sharing the list with glibc").
+     */
+    final int headPrevOffset;
+    /**
+     * Whether the head is one this library found registered (glibc's) and links its records into, sharing the
+     * list with native code of the same thread; false for a head the library registered itself.
+     */
+    final boolean joined;
+    /**
      * Held entry 0, and the last record the thread acquired while holding nothing, which it keeps after its
      * release. Keeping it costs one mapping kept reachable per thread at most, until the thread next takes a
      * different record first or ends; in exchange the common lock (a thread that holds nothing takes the
@@ -70,10 +81,15 @@ public final class RobustThread {
      * Creates the state of a thread whose head is registered.
      *
      * @param tid the thread's TID
-     * @param head memory holding the head
-     * @param headOffset the head's offset in that memory
+     * @param head memory holding the head and the 8 bytes before it
+     * @param headOffset the head's offset in that memory, at least 8
+     * @param joined whether the head was registered by someone else (glibc) and is shared with them
      */
-    public RobustThread(int tid, AtomicMemory head, int headOffset) {
+    public RobustThread(int tid, AtomicMemory head, int headOffset, boolean joined) {
+        if (headOffset < RobustListHeadDescriptor.PREV_SLOT_SIZE) {
+            throw new IllegalArgumentException("headOffset " + headOffset + ": the 8 bytes before the head are"
+                    + " part of the list");
+        }
         this.owner = Thread.currentThread();
         this.tid = tid;
         this.head = head;
@@ -82,6 +98,18 @@ public final class RobustThread {
         this.pendingAddress = headAddress + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.pendingOffset = headOffset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.listNextOffset = headOffset + RobustListHeadDescriptor.LIST_NEXT_OFFSET;
+        this.headPrevOffset = headOffset - RobustListHeadDescriptor.PREV_SLOT_SIZE;
+        this.joined = joined;
+    }
+
+    /**
+     * Whether the thread's records are linked into a head registered by the C library, shared with native
+     * code of the thread, rather than into a head of this library's own.
+     *
+     * @return true when joined
+     */
+    public boolean joined() {
+        return joined;
     }
 
     /**
@@ -204,6 +232,21 @@ public final class RobustThread {
 
     int count() {
         return heldCount;
+    }
+
+    /**
+     * The held record whose list entry ({@code next} field) is at this address, or null: how the list
+     * discipline tells its own entries from the head and from native code's.
+     */
+    MutexRecord heldAt(long entryAddress) {
+        int n = heldCount;
+        for (int i = n - 1; i >= 0; i--) {
+            MutexRecord record = record(i);
+            if (record.entryAddress == entryAddress) {
+                return record;
+            }
+        }
+        return null;
     }
 
     /** Whether the first held record has this identity and is held once (call only when one is held). */

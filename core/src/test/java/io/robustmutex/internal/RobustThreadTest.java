@@ -26,7 +26,7 @@ class RobustThreadTest {
     void holdsInFollowsTheHeldList() {
         MappedMemory first = memory(256);
         MappedMemory second = memory(256);
-        RobustThread thread = new RobustThread(1, memory(64), 0);
+        RobustThread thread = new RobustThread(1, memory(64), 8, false);
         MutexRecord a = new MutexRecord(first, 0, MutexKind.NORMAL);
         MutexRecord b = new MutexRecord(second, 64, MutexKind.NORMAL);
         assertFalse(thread.holdsIn(first));
@@ -59,7 +59,7 @@ class RobustThreadTest {
         AtomicLong cycles = new AtomicLong();
         RobustThread[] owner = new RobustThread[1];
         Thread writer = new Thread(() -> {
-            RobustThread thread = new RobustThread(1, memory(64), 0);
+            RobustThread thread = new RobustThread(1, memory(64), 8, false);
             push(thread, a);
             push(thread, b1);
             synchronized (owner) {

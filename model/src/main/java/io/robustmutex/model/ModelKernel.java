@@ -1,6 +1,7 @@
 package io.robustmutex.model;
 
 import io.robustmutex.UnlockPath;
+import io.robustmutex.internal.AtomicMemory;
 import io.robustmutex.internal.Errno;
 import io.robustmutex.internal.FutexOp;
 import io.robustmutex.internal.Kernel;
@@ -46,6 +47,12 @@ final class ModelKernel implements Kernel {
     }
 
     @Override
+    public AtomicMemory nativeListEntry(long entryAddress) {
+        return new ModelMemory(model, process, entryAddress - RobustListHeadDescriptor.PREV_SLOT_SIZE,
+                2 * Long.BYTES);
+    }
+
+    @Override
     public boolean couldHold(int tid) {
         ModelThread thread = KernelModel.current();
         if (thread == null) {
@@ -61,11 +68,12 @@ final class ModelKernel implements Kernel {
         long head = process.allocateHead(thread);
         ModelMemory heap = process.heapMemory();
         int offset = (int) (head - heap.address());
+        heap.putLongPlain(offset - RobustListHeadDescriptor.PREV_SLOT_SIZE, head);
         heap.putLongPlain(offset + RobustListHeadDescriptor.LIST_NEXT_OFFSET, head);
         heap.putLongPlain(offset + RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, RobustListHeadDescriptor.FUTEX_OFFSET);
         heap.putLongPlain(offset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
         Errno.check("set_robust_list", model.setRobustList(thread, head, RobustListHeadDescriptor.SIZE));
-        thread.robust = new RobustThread(thread.tid, heap, offset);
+        thread.robust = new RobustThread(thread.tid, heap, offset, false);
     }
 
     @Override

@@ -218,8 +218,10 @@ public final class ModelProcess {
     long allocateHead(ModelThread thread) {
         model.lock.lock();
         try {
-            long head = HEAP_BASE + (long) nextHeadSlot++ * HEAD_SLOT;
-            if (head + HEAD_SLOT > HEAP_BASE + HEAP_SIZE) {
+            long slot = HEAP_BASE + (long) nextHeadSlot++ * HEAD_SLOT;
+            // The head follows the 8 bytes of its prev slot, as in glibc's thread descriptor.
+            long head = slot + RobustListHeadDescriptor.PREV_SLOT_SIZE;
+            if (slot + HEAD_SLOT > HEAP_BASE + HEAP_SIZE) {
                 throw new IllegalStateException("process " + pid + " has no room for another robust list head");
             }
             heads.put(head, thread);
@@ -246,13 +248,15 @@ public final class ModelProcess {
     String describe(long address) {
         model.lock.lock();
         try {
-            long headBase = address - Math.floorMod(address - HEAP_BASE, HEAD_SLOT);
+            long headBase = address - Math.floorMod(address - HEAP_BASE, HEAD_SLOT)
+                    + RobustListHeadDescriptor.PREV_SLOT_SIZE;
             ModelThread owner = heads.get(headBase);
             if (owner != null) {
                 return owner.name + ".head." + switch ((int) (address - headBase)) {
                     case RobustListHeadDescriptor.LIST_NEXT_OFFSET -> "list.next";
                     case RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET -> "futex_offset";
                     case RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET -> "list_op_pending";
+                    case -RobustListHeadDescriptor.PREV_SLOT_SIZE -> "prev";
                     default -> "+" + (address - headBase);
                 };
             }
