@@ -11,7 +11,9 @@ import java.lang.ref.Reference;
  *
  * <h2>Overview</h2>
  *
- * <p>Each thread has a robust list head registered with {@code set_robust_list} ({@link RobustThread}).
+ * <p>Each thread has a robust list head registered with the kernel ({@link RobustThread}): the one glibc
+ * registered for it, which it joins and shares with native code's robust mutexes on the same thread, or one of
+ * the library's own where it cannot join (docs/protocol.md, "Sharing the list with glibc").
  * When the thread exits, for any reason, the kernel walks the list from the head, then handles the entry in
  * the head's {@code list_op_pending} slot, and for every word whose TID is the dying thread's it stores
  * {@code OWNER_DIED | (word & WAITERS)} and wakes a waiter (kernel-abi.md section 3). A record is on the
@@ -62,9 +64,10 @@ import java.lang.ref.Reference;
  *     owner-died count + 1, then clear the bit with a CAS loop (waiters may be setting WAITERS). A death
  *     between these steps leaves OWNER_DIED or the INCONSISTENT state for the next owner; a death is
  *     reported once, or folded into the next death's report, never lost.</li>
- * <li><b>Link</b> the entry at the front of the list: entry.next = old first, entry.prev = head,
- *     old first.prev = entry, then head.next = entry with a release store, so the kernel never sees a
- *     half-linked entry.</li>
+ * <li><b>Link</b> the entry at the front of the list, as glibc links its mutexes: old first.prev (the slot
+ *     before the head when the list is empty) = entry, entry.next = old first (PI bit kept), entry.prev = head,
+ *     then head.next = entry with a release store, so the kernel never sees a half-linked entry. On a joined
+ *     list the old first may be a glibc mutex.</li>
  * <li><b>pending = 0.</b> The record is on the list now. (A death between 4 and 5 finds the record both on
  *     the list and pending; the kernel skips the pending entry during the walk and handles it once.)</li>
  * <li>If the state is NOT_RECOVERABLE, release at once and throw {@link MutexNotRecoverableException}.
@@ -76,7 +79,8 @@ import java.lang.ref.Reference;
  * <li>Check the caller holds it (else {@link IllegalMonitorStateException}; a thread that never locked is
  *     refused without registering a robust list, as are its queries); a re-entrant hold just
  *     decrements. If the state is INCONSISTENT, make it NOT_RECOVERABLE: the holder did not repair.</li>
- * <li><b>pending = entry</b>, then <b>unlink</b> (predecessor.next = entry.next with a release store). A
+ * <li><b>pending = entry</b>, then <b>unlink</b> (successor.prev = entry.prev, then predecessor.next =
+ *     entry.next with a release store; on a joined list either may be a glibc mutex or the head). A
  *     death here finds the record through the pending slot with our TID in the word: released, flagged.</li>
  * <li><b>Release</b> by the path chosen for this kernel ({@link UnlockPath}):
  *   <ul>

@@ -26,8 +26,9 @@ final class DoctorCommand implements RobustMutexTool.Command {
                 Prints one "key: value" line per fact: the library's version, the architecture, kernel and JVM, the
                 library properties set (-Dio.robustmutex.*), whether robust mutexes work in this JVM (and if not,
                 why), the kernel's robust-futex features (vDSO try-unlock, FUTEX_ROBUST_UNLOCK, FUTEX_LOCK_PI2), the
-                robust list head, the unlock path in use, the memory access in use, how closed files are
-                unmapped, and a last "meaning:" line that says what this means for your mutexes.
+                robust list head and whether the library joins it (robust_list), the unlock path in use, the
+                memory access in use, how closed files are unmapped, and a last "meaning:" line that says what this
+                means for your mutexes.
 
                 Takes no arguments. Exit status: 0 when the library is usable here, 1 otherwise.""";
     }
@@ -58,6 +59,7 @@ final class DoctorCommand implements RobustMutexTool.Command {
         out.println("futex_robust_unlock: " + (caps.futexRobustUnlock() ? "supported" : "unsupported"));
         out.println("futex_lock_pi2: " + (caps.futexLockPi2() ? "supported" : "unsupported"));
         out.println("robust_list_head: " + head.describe());
+        out.println("robust_list: " + KernelSupport.robustList());
         out.println("best_unlock_path: " + caps.bestUnlockPath().id());
         out.println("unlock_path: " + caps.unlockPath().id());
         out.println("native_access: " + KernelSupport.nativeAccess() + nativeAccessHint());

@@ -30,7 +30,8 @@ final class LibraryProperties {
 
     /**
      * Every property the library reads (core's {@code UnlockPath.PROPERTY}, {@code MappedMemory.PROPERTY},
-     * {@code NativeAccess.PROPERTY}, {@code LinuxBackend.SLICE_PROPERTY} and {@code RECHECK_PROPERTY}; a test
+     * {@code NativeAccess.PROPERTY}, {@code LinuxKernel.ROBUST_LIST_PROPERTY}, {@code LinuxBackend.SLICE_PROPERTY}
+     * and {@code RECHECK_PROPERTY}; a test
      * checks the names and defaults
      * against core's constants).
      */
@@ -41,6 +42,8 @@ final class LibraryProperties {
                     "segment on JDK 22+, else unsafe where it prints no warning, else varhandle",
                     oneOf("segment", "unsafe", "varhandle")),
             new Property(PREFIX + "nativeAccess", "ffm or jnr", "ffm on JDK 22+, else jnr", oneOf("ffm", "jnr")),
+            new Property(PREFIX + "robustList", "join or own",
+                    "join glibc's head where it can, else own", oneOf("join", "own")),
             new Property(PREFIX + "interruptSliceMillis", "a whole number of milliseconds, at least 1", "20",
                     LibraryProperties::positiveMillis),
             new Property(PREFIX + "recheckMillis", "a whole number of milliseconds, at least 1", "100",

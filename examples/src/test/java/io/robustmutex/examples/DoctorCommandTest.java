@@ -37,8 +37,8 @@ class DoctorCommandTest {
     void reportsTheKernelsFeatures() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        // A fresh thread: doctor reports the calling thread's robust list head, and the test thread may have
-        // taken mutexes in other tests, which registers the library's own head.
+        // A fresh thread: doctor reports the calling thread's robust list head and choice, which a thread that
+        // took mutexes in other tests has already made.
         int[] exitCode = {-1};
         Thread doctor = new Thread(() -> exitCode[0] = RobustMutexTool.run(new String[] {"doctor"},
                 new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -61,6 +61,7 @@ class DoctorCommandTest {
         assertEquals(caps.futexRobustUnlock() ? "supported" : "unsupported", values.get("futex_robust_unlock"));
         assertEquals(caps.futexLockPi2() ? "supported" : "unsupported", values.get("futex_lock_pi2"));
         assertEquals("glibc (futex_offset=-32)", values.get("robust_list_head"));
+        assertEquals("joined glibc", values.get("robust_list"), "the suite sets no io.robustmutex.robustList");
         assertEquals(caps.unlockPath().id(), values.get("unlock_path"));
         assertTrue(values.get("memory_access").startsWith(KernelSupport.memoryAccess()), values.get("memory_access"));
         assertEquals("on close (membarrier private-expedited)", values.get("mapping_release"),

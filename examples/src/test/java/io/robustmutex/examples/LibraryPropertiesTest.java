@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.UnlockPath;
 import io.robustmutex.internal.LinuxBackend;
+import io.robustmutex.internal.LinuxKernel;
 import io.robustmutex.internal.MappedMemory;
 import io.robustmutex.internal.NativeAccess;
 import io.robustmutex.testing.ChildProcess;
@@ -52,7 +53,8 @@ class LibraryPropertiesTest {
     @Test
     void propertiesAreTheLibrarys() {
         assertEquals(new TreeSet<>(List.of(UnlockPath.PROPERTY, MappedMemory.PROPERTY, NativeAccess.PROPERTY,
-                LinuxBackend.SLICE_PROPERTY, LinuxBackend.RECHECK_PROPERTY)), names());
+                LinuxKernel.ROBUST_LIST_PROPERTY, LinuxBackend.SLICE_PROPERTY, LinuxBackend.RECHECK_PROPERTY)),
+                names());
         for (LibraryProperties.Property property : LibraryProperties.PROPERTIES) {
             if (property.name().equals(LinuxBackend.SLICE_PROPERTY)) {
                 assertEquals(Long.toString(LinuxBackend.DEFAULT_SLICE_MILLIS), property.defaultValue());
