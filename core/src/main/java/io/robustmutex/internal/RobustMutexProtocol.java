@@ -245,11 +245,10 @@ public final class RobustMutexProtocol {
      */
     public int lockFast(MutexRecord record, long deadline) {
         RobustThread thread = threadFor(record);
-        AtomicMemory head = thread.head;
-        // The list is just the head: this thread holds no record, and native code sharing the list none.
-        if (thread.count() != 0 || head.getLongPlain(thread.listNextOffset) != thread.headAddress) {
+        if (!thread.listIsEmpty()) {
             return lockUninterruptibly(record, deadline);
         }
+        AtomicMemory head = thread.head;
         head.putLongRelease(thread.pendingOffset, record.entryPointer);
         // Only now may the mapping be touched: it stays mapped while our pending slot names it, unless it was
         // already closing, which its control word tells (MappedRegion's Overview).
@@ -264,10 +263,7 @@ public final class RobustMutexProtocol {
         if (!memory.compareAndSetInt(record.wordOffset, FutexWord.FREE, thread.tid)) {
             return lockContendedUninterruptibly(thread, record, deadline);
         }
-        head.putLongPlain(thread.headPrevOffset, record.entryAddress);
-        memory.putLongPlain(record.nextOffset, thread.headAddress);
-        memory.putLongPlain(record.prevOffset, thread.headAddress);
-        head.putLongRelease(thread.listNextOffset, record.entryPointer);
+        thread.linkIntoEmptyList(record);
         // Recorded as held before pending is cleared, so that a closing mapping always sees one or the other.
         thread.push(record);
         head.putLongRelease(thread.pendingOffset, 0);

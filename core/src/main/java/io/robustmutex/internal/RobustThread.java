@@ -235,6 +235,27 @@ public final class RobustThread {
     }
 
     /**
+     * Whether the robust list is just the head: the thread holds no record, and native code sharing the list
+     * holds no robust mutex either.
+     */
+    boolean listIsEmpty() {
+        return heldCount == 0 && head.getLongPlain(listNextOffset) == headAddress;
+    }
+
+    /**
+     * Links a record into the list when {@link #listIsEmpty()}: the steps of {@code RobustMutexProtocol.link}
+     * with the head as the old first entry, kept in their own method so that the protocol's fast path stays
+     * small enough for the JIT to inline.
+     */
+    void linkIntoEmptyList(MutexRecord record) {
+        head.putLongPlain(headPrevOffset, record.entryAddress);
+        AtomicMemory memory = record.memory;
+        memory.putLongPlain(record.nextOffset, headAddress);
+        memory.putLongPlain(record.prevOffset, headAddress);
+        head.putLongRelease(listNextOffset, record.entryPointer);
+    }
+
+    /**
      * The held record whose list entry ({@code next} field) is at this address, or null: how the list
      * discipline tells its own entries from the head and from native code's.
      */
