@@ -276,10 +276,17 @@ build_helpers() {
   mkdir -p "$HELPERS_DIR"
   # The C programs the tests compile at run time (src/test/c), built here because the guest has no compiler.
   local source name
+  # A source without main() is a library the tests load in-process (SharedRobustListTest's glibc helper): it
+  # is built shared, against the C library the guest's JVM uses.
   for source in "$REPO"/robust-mutex/src/test/c/*.c; do
     name=$(basename "$source" .c)
-    "$cc" -O2 -Wall -Werror -static -pthread -o "$HELPERS_DIR/$name" "$source" \
-      || die "could not build $name (robust-mutex/src/test/c) for $ARCH"
+    if grep -q '^int main(' "$source"; then
+      "$cc" -O2 -Wall -Werror -static -pthread -o "$HELPERS_DIR/$name" "$source" \
+        || die "could not build $name (robust-mutex/src/test/c) for $ARCH"
+    else
+      "$cc" -O2 -Wall -Werror -shared -fPIC -pthread -o "$HELPERS_DIR/$name.so" "$source" \
+        || die "could not build the shared library $name (robust-mutex/src/test/c) for $ARCH"
+    fi
   done
   "$cc" -O2 -Wall -Werror -static -o "$HELPERS_DIR/vdso_dump" "$HERE/c/vdso_dump.c" \
     || die "could not build vdso_dump for $ARCH"
@@ -450,16 +457,16 @@ build_initramfs() {
   cat > "$root/harness/bin/gcc" <<'EOF'
 #!/bin/sh
 # Stand-in for gcc in the guest: "compiles" a program of robust-mutex/src/test/c by copying its static build
-# from the host.
-out="" src=""
+# from the host (or, with -shared, its shared library).
+out="" src="" suffix=""
 while [ $# -gt 0 ]; do
-  case $1 in -o) out=$2; shift 2 ;; *.c) src=$1; shift ;; *) shift ;; esac
+  case $1 in -o) out=$2; shift 2 ;; *.c) src=$1; shift ;; -shared) suffix=.so; shift ;; *) shift ;; esac
 done
 [ -n "$out" ] && [ -n "$src" ] || { echo "gcc (guest stand-in): need -o OUT and a .c file" >&2; exit 1; }
 name=$(basename "$src" .c)
 [ -f "/harness/$name.sha256" ] && [ "$(sha256sum "$src" | cut -d' ' -f1)" = "$(cat "/harness/$name.sha256")" ] \
   || { echo "gcc (guest stand-in): $src is not a source built on the host" >&2; exit 1; }
-cp "/harness/bin/$name" "$out" && chmod +x "$out"
+cp "/harness/bin/$name$suffix" "$out" && chmod +x "$out"
 EOF
   chmod +x "$root/harness/bin/gcc" "$root/init" "$root/harness/steps/"*.sh
   # root, and nobody for the tests that run a child JVM as another user.
@@ -495,7 +502,7 @@ EOF
     echo "JAVA25_HOME=/opt/java25"
     # The ffm step's tests: the binding (syscalls, errno, the vDSO try-unlock by address), the capabilities,
     # threads, the C peer and the memory lifetime, on JDK 25's foreign function and memory classes.
-    echo "FFM_SELECTION=\"--select-class=io.robustmutex.internal.RobustListSelftestsOnKernelTest --select-class=io.robustmutex.internal.LinuxSyscallsTest --select-class=io.robustmutex.KernelSupportTest --select-class=io.robustmutex.RobustMutexThreadsTest --select-class=io.robustmutex.CInteropTest\""
+    echo "FFM_SELECTION=\"--select-class=io.robustmutex.internal.RobustListSelftestsOnKernelTest --select-class=io.robustmutex.internal.LinuxSyscallsTest --select-class=io.robustmutex.KernelSupportTest --select-class=io.robustmutex.RobustMutexThreadsTest --select-class=io.robustmutex.CInteropTest --select-class=io.robustmutex.SharedRobustListTest --select-class=io.robustmutex.LmdbInteropTest\""
     echo "STEPS=\"$STEPS\""
     echo "TEST_CLASSPATH=\"$cp\""
     echo "TEST_SELECTION=\"$(test_selection)\""
