@@ -1,5 +1,9 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.LinuxPlatform;
+import io.robustmutex.internal.LinuxSyscalls;
+import io.robustmutex.internal.NativeMemory;
+import io.robustmutex.internal.RobustListHeadDescriptor;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,6 +68,10 @@ public final class MutexWorker {
         switch (args[0]) {
             case "increment" -> increment(Path.of(args[1]), MutexKind.valueOf(args[2]), Integer.parseInt(args[3]));
             case "hold" -> hold(Path.of(args[1]), Integer.parseInt(args[2]));
+            case "hold-without-glibc-head" -> {
+                replaceGlibcHead(args[3]);
+                hold(Path.of(args[1]), Integer.parseInt(args[2]));
+            }
             case "wait" -> waitFor(Path.of(args[1]), Integer.parseInt(args[2]));
             case "open" -> {
                 try (MutexFile file = MutexFile.open(Path.of(args[1]), Integer.parseInt(args[2]),
@@ -219,6 +227,32 @@ public final class MutexWorker {
                 data.putLong(COUNTER, counter + 1);
                 data.putLong(INSIDE, 0);
             }
+        }
+    }
+
+    /** Never freed: the kernel reads a registered head when the thread exits. */
+    private static ByteBuffer foreignHead;
+
+    /**
+     * Takes glibc's head away from the calling thread before its first lock, the way a C library that registers
+     * lazily or with another layout would leave it: {@code none} unregisters it, {@code offset} registers an
+     * empty head whose {@code futex_offset} is musl's (-28).
+     */
+    static void replaceGlibcHead(String how) {
+        LinuxSyscalls syscalls = LinuxPlatform.get().syscalls();
+        long result;
+        if (how.equals("none")) {
+            result = syscalls.setRobustList(0, RobustListHeadDescriptor.SIZE);
+        } else {
+            foreignHead = NativeMemory.allocateAligned(RobustListHeadDescriptor.SIZE, 8);
+            long address = NativeMemory.address(foreignHead);
+            foreignHead.putLong(RobustListHeadDescriptor.LIST_NEXT_OFFSET, address);
+            foreignHead.putLong(RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, -28);
+            foreignHead.putLong(RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
+            result = syscalls.setRobustList(address, RobustListHeadDescriptor.SIZE);
+        }
+        if (result != 0) {
+            throw new IllegalStateException("set_robust_list: " + result);
         }
     }
 

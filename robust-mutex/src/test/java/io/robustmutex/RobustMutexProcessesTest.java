@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** RobustMutex between real processes: child JVMs that take the lock and are killed with SIGKILL. */
@@ -87,6 +88,33 @@ class RobustMutexProcessesTest {
             }
             assertEquals(1, file.mutex(0).snapshot().ownerDiedCount());
             assertEquals(MutexState.CONSISTENT, file.mutex(0).snapshot().state());
+        }
+    }
+
+    /**
+     * A thread without a head it can join (none registered, as with a C library that registers lazily, or one
+     * with musl's futex_offset) registers the library's own, says why, and its death is reported all the same.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "PI, none, the C library registered no robust list head for the thread",
+        "NORMAL, none, the C library registered no robust list head for the thread",
+        "PI, offset, 'the registered head''s futex_offset is -28, not -32'",
+        "NORMAL, offset, 'the registered head''s futex_offset is -28, not -32'",
+    })
+    void killedHolderThatCouldNotJoinIsReported(MutexKind kind, String how, String reason) throws Exception {
+        Path path = dir.resolve("cannot-join.mutex");
+        try (MutexFile file = MutexFile.open(path, 1, kind)) {
+            try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold-without-glibc-head",
+                    path.toString(), "0", how)) {
+                holder.awaitLine(l -> l.startsWith("HELD"), START);
+                assertTrue(holder.lines().contains("LIST own (" + reason + ")"),
+                        () -> String.join("\n", holder.lines()));
+                holder.kill();
+            }
+            try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
+                assertTrue(next.ownerDied());
+            }
         }
     }
 
