@@ -81,6 +81,7 @@ class RobustMutexProcessesTest {
                 assertEquals(holder.pid(), file.mutex(0).snapshot().ownerPid());
                 holder.kill();
             }
+            assertReleasedByTheKernel(file.mutex(0));
             try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
                 assertTrue(next.ownerDied());
                 assertTrue(next.fencingToken() > token);
@@ -112,6 +113,7 @@ class RobustMutexProcessesTest {
                         () -> String.join("\n", holder.lines()));
                 holder.kill();
             }
+            assertReleasedByTheKernel(file.mutex(0));
             try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
                 assertTrue(next.ownerDied());
             }
@@ -134,6 +136,7 @@ class RobustMutexProcessesTest {
                         () -> String.join("\n", holder.lines()));
                 holder.kill();
             }
+            assertReleasedByTheKernel(file.mutex(0));
             try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
                 assertTrue(next.ownerDied());
             }
@@ -266,6 +269,16 @@ class RobustMutexProcessesTest {
         } finally {
             workers.forEach(ChildProcess::close);
         }
+    }
+
+    /**
+     * The kernel's exit walk released the word (no TID left, OWNER_DIED set) by the time the killed process is
+     * gone: not the library's vanished-owner take-over, which would report the death as well.
+     */
+    private static void assertReleasedByTheKernel(RobustMutex mutex) {
+        MutexSnapshot snapshot = mutex.snapshot();
+        assertEquals(0, snapshot.ownerTid(), () -> "the kernel did not release the word: " + snapshot);
+        assertTrue(snapshot.ownerDied(), () -> "the kernel did not flag the death: " + snapshot);
     }
 
     private static void assertNoViolation(ChildProcess worker) {

@@ -451,6 +451,36 @@ class RobustMutexThreadsTest {
         }
     }
 
+    /**
+     * On a joined list, unlinking reads the record's own list fields; fields overwritten while it was held (by
+     * something other than its holder) are reported, not followed, and the mutex stays held until they are
+     * right again.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void overwrittenListFieldsAreReportedNotFollowed(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("damaged-list"), 4096)) {
+            RobustMutex first = region.mutex(0, kind);
+            RobustMutex second = region.mutex(64, kind);
+            Threads.runToEnd("damaged", () -> {
+                first.lock();
+                second.lock();
+                ByteBuffer bytes = region.buffer();
+                long next = bytes.getLong(32);
+                bytes.putLong(32, 3);
+                MutexDamagedException damaged = assertThrows(MutexDamagedException.class, first::unlock);
+                assertTrue(damaged.getMessage().contains("next=0x3"), damaged.getMessage());
+                assertTrue(first.isHeldByCurrentThread());
+                bytes.putLong(32, next);
+                first.unlock();
+                second.unlock();
+                assertFalse(first.snapshot().locked());
+                assertFalse(second.snapshot().locked());
+                return null;
+            });
+        }
+    }
+
     /** Conditions are not supported yet. */
     @ParameterizedTest
     @EnumSource(MutexKind.class)

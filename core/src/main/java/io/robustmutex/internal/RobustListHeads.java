@@ -1,13 +1,11 @@
 package io.robustmutex.internal;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,7 +52,7 @@ public final class RobustListHeads {
     private static final List<Slot> IN_USE = new ArrayList<>();
     private static int joinedReclaimAt = JOINED_RECLAIM_START;
     /** {@code /proc/self/mem}, opened on first need; null until then or when it cannot be opened. */
-    private static FileChannel selfMemory;
+    private static RandomAccessFile selfMemory;
     private static boolean selfMemoryFailed;
 
     private RobustListHeads() {
@@ -230,12 +228,12 @@ public final class RobustListHeads {
                 // other way round, a lock finishing in between would be missed by both reads.
                 long pending;
                 if (slot.joined) {
-                    pending = readSelfMemory(slot.address + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
-                    VarHandle.acquireFence();
-                    if (pending == UNREADABLE) {
-                        // glibc unmapped the descriptor: the thread is gone, and its list was walked before.
+                    if (!slot.thread.isAlive() && !stillRegistered(slot)) {
+                        // The thread is gone and the kernel has walked its list: nothing it named matters now.
                         continue;
                     }
+                    pending = readSelfMemory(slot.address + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET);
+                    VarHandle.acquireFence();
                     if (pending == UNKNOWN) {
                         return true;
                     }
@@ -255,14 +253,23 @@ public final class RobustListHeads {
         }
     }
 
-    /** {@link #readSelfMemory}: the address is not mapped (a kernel address: no pending slot holds it). */
-    private static final long UNREADABLE = -1;
-    /** {@link #readSelfMemory}: {@code /proc/self/mem} cannot be read, so nothing is known. */
-    private static final long UNKNOWN = -3;
+    /** {@link #readSelfMemory}: the memory could not be read (a kernel address: no pending slot holds it). */
+    private static final long UNKNOWN = -1;
+
+    /** Whether the kernel still has this slot's head registered for its TID: the thread has not finished exiting. */
+    private static boolean stillRegistered(Slot slot) {
+        long[] out = new long[2];
+        return LinuxPlatform.get().syscalls().getRobustList(slot.tid, out) == 0 && out[0] == slot.address;
+    }
 
     /**
-     * Reads 8 bytes of this process's memory without faulting, through {@code /proc/self/mem}: the memory of a
-     * joined head may be unmapped by glibc once its thread has exited. Called with {@link #LOCK} held.
+     * Reads 8 bytes of this process's memory through {@code /proc/self/mem}, which fails instead of faulting: a
+     * joined head is glibc's, in a thread descriptor that glibc may unmap once its thread has exited. A
+     * {@link RandomAccessFile}, not a {@code FileChannel}, so that an interrupted caller cannot close it. Called
+     * with {@link #LOCK} held.
+     *
+     * @return the value, or {@link #UNKNOWN} when it could not be read, which the caller must treat as "may name
+     *     the memory"
      */
     private static long readSelfMemory(long address) {
         if (selfMemory == null) {
@@ -270,26 +277,23 @@ public final class RobustListHeads {
                 return UNKNOWN;
             }
             try {
-                selfMemory = FileChannel.open(Path.of("/proc/self/mem"), StandardOpenOption.READ);
+                selfMemory = new RandomAccessFile("/proc/self/mem", "r");
             } catch (IOException | RuntimeException e) {
                 selfMemoryFailed = true;
                 System.getLogger(RobustListHeads.class.getName()).log(System.Logger.Level.WARNING,
                         "cannot open /proc/self/mem ({0}): a closed MutexFile or SharedMemory that a thread of"
-                                + " this JVM has used stays mapped until the JVM exits", e.toString());
+                                + " this JVM has used stays mapped until that thread has exited", e.toString());
                 return UNKNOWN;
             }
         }
-        ByteBuffer value = ByteBuffer.allocate(Long.BYTES).order(ByteOrder.nativeOrder());
+        byte[] value = new byte[Long.BYTES];
         try {
-            while (value.hasRemaining()) {
-                if (selfMemory.read(value, address + value.position()) <= 0) {
-                    return UNREADABLE;
-                }
-            }
+            selfMemory.seek(address);
+            selfMemory.readFully(value);
         } catch (IOException e) {
-            return UNREADABLE;
+            return UNKNOWN;
         }
-        return value.getLong(0);
+        return ByteBuffer.wrap(value).order(ByteOrder.nativeOrder()).getLong();
     }
 
     /**

@@ -346,11 +346,17 @@ public final class RobustMutexProtocol {
         if (interruptible && Thread.interrupted()) {
             throw new InterruptedException();
         }
-        if (thread.count() >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT) {
+        if (thread.count() >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT
+                // On a joined list native code's entries count too; they matter once this thread holds many.
+                || thread.joined && thread.count() >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT / 2
+                        && listLength(thread) >= RobustListHeadDescriptor.ROBUST_LIST_LIMIT) {
             throw tooManyMutexes(record, thread);
         }
         // Room in the held list first: nothing may fail between linking a record and recording it.
         thread.ensureCapacity();
+        if (thread.joined) {
+            prepareLink(thread);
+        }
         thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
         AtomicMemory control = record.control;
         if (control != null && control.getIntVolatile(0) != 0) {
@@ -767,7 +773,8 @@ public final class RobustMutexProtocol {
 
     private static IllegalStateException tooManyMutexes(MutexRecord record, RobustThread thread) {
         return new IllegalStateException("cannot acquire " + record + ": thread tid " + thread.tid + " already holds "
-                + RobustListHeadDescriptor.ROBUST_LIST_LIMIT + " robust mutexes, the most the kernel releases when"
+                + RobustListHeadDescriptor.ROBUST_LIST_LIMIT + " robust mutexes (" + thread.count() + " of this"
+                + " library's, the rest native code's on the same list), the most the kernel releases when"
                 + " a thread dies (its exit walk stops after " + RobustListHeadDescriptor.ROBUST_LIST_LIMIT
                 + " entries, kernel-abi.md section 5); release one first");
     }
@@ -776,15 +783,22 @@ public final class RobustMutexProtocol {
      * Links a just-acquired record at the front of the thread's robust list, as glibc links its own (protocol.md,
      * "Sharing the list with glibc"): the first entry's {@code prev} names the record, the record's {@code next}
      * is the old first pointer (PI bit included) and its {@code prev} the head, and only then does the head's
-     * {@code next} name the record, with a release store, so the kernel never sees a half-linked entry.
+     * {@code next} name the record, with a release store, so the kernel never sees a half-linked entry. Allocates
+     * nothing: a native first entry's memory was prepared before the word was taken ({@link #prepareLink}).
      */
     private void link(RobustThread thread, MutexRecord record) {
         AtomicMemory memory = record.memory;
         long first;
         if (thread.joined) {
-            // Native code of this thread may have linked entries of its own since.
             first = thread.head.getLongPlain(thread.listNextOffset);
-            putPrev(thread, first & ~RobustListHeadDescriptor.PI_BIT, record.entryAddress);
+            long entry = first & ~RobustListHeadDescriptor.PI_BIT;
+            AtomicMemory nativeFirst = thread.nativeFirst;
+            thread.nativeFirst = null;
+            if (nativeFirst == null || entry != thread.nativeFirstAddress) {
+                // Native code changed the list since prepareLink (it never runs on this thread in between).
+                nativeFirst = nativeEntryOrNull(thread, entry);
+            }
+            putPrev(thread, entry, record.entryAddress, nativeFirst);
         } else {
             // Only this library's records are on its own head's list, and the held list says which comes first.
             int count = thread.count();
@@ -803,30 +817,67 @@ public final class RobustMutexProtocol {
     }
 
     /**
+     * Before a joined thread takes a word: makes the memory of the list's first entry ready if it is native
+     * code's, so that nothing is allocated, and nothing can fail, between taking the word and recording it.
+     */
+    private void prepareLink(RobustThread thread) {
+        long entry = thread.head.getLongPlain(thread.listNextOffset) & ~RobustListHeadDescriptor.PI_BIT;
+        thread.nativeFirst = nativeEntryOrNull(thread, entry);
+        thread.nativeFirstAddress = entry;
+    }
+
+    /** The memory of native code's entry at this address; null for the head or a record the thread holds. */
+    private AtomicMemory nativeEntryOrNull(RobustThread thread, long entry) {
+        return entry == thread.headAddress || thread.heldAt(entry) != null ? null : kernel.nativeListEntry(entry);
+    }
+
+    /**
      * Unlinks held entry {@code index} from the thread's robust list: its successor's {@code prev} becomes its
      * {@code prev}, then its predecessor's {@code next} becomes its {@code next} (PI bit included) with a release
-     * store, which takes it off the list the kernel walks.
+     * store, which takes it off the list the kernel walks. Everything that can fail comes before the first store.
+     *
+     * @throws MutexDamagedException when the record's list fields, on a joined list, hold what no entry can be
      */
     private void unlink(RobustThread thread, int index) {
         MutexRecord record = thread.record(index);
         long next;
         long prev;
+        AtomicMemory nativeNext = null;
+        AtomicMemory nativePrev = null;
         if (thread.joined) {
             // Its neighbours may be native code's entries: the record's own fields name them. Only this thread
             // writes them (native code running on it included), so they are what the last link or unlink left.
             next = record.memory.getLongPlain(record.nextOffset);
             prev = record.memory.getLongPlain(record.prevOffset);
+            if (!plausibleEntry(next & ~RobustListHeadDescriptor.PI_BIT) || !plausibleEntry(prev)) {
+                throw new MutexDamagedException(String.format("%s: its robust list fields were overwritten while"
+                        + " it was held (prev=0x%x, next=0x%x): something other than this thread wrote them; it"
+                        + " stays held", record, prev, next));
+            }
+            nativeNext = nativeEntryOrNull(thread, next & ~RobustListHeadDescriptor.PI_BIT);
+            nativePrev = nativeEntryOrNull(thread, prev & ~RobustListHeadDescriptor.PI_BIT);
         } else {
             int count = thread.count();
             next = index == 0 ? thread.headAddress : thread.record(index - 1).entryPointer;
             prev = index == count - 1 ? thread.headAddress : thread.record(index + 1).entryAddress;
         }
-        putPrev(thread, next & ~RobustListHeadDescriptor.PI_BIT, prev);
-        putNextRelease(thread, prev & ~RobustListHeadDescriptor.PI_BIT, next);
+        putPrev(thread, next & ~RobustListHeadDescriptor.PI_BIT, prev, nativeNext);
+        putNextRelease(thread, prev & ~RobustListHeadDescriptor.PI_BIT, next, nativePrev);
     }
 
-    /** Stores the {@code prev} field of the entry at {@code entry}: the head's, a held record's, or native code's. */
-    private void putPrev(RobustThread thread, long entry, long value) {
+    /**
+     * Whether an address can be a list entry: in user space, past the first page, 8-aligned (an entry is 32
+     * bytes past a 4-aligned word in an 8-aligned structure, a record's or a {@code pthread_mutex_t}'s).
+     */
+    private static boolean plausibleEntry(long address) {
+        return address >= 4096 && (address & 7) == 0;
+    }
+
+    /**
+     * Stores the {@code prev} field of the entry at {@code entry}: the head's slot, a held record's, or that of
+     * native code's entry, whose memory is {@code nativeEntry}.
+     */
+    private void putPrev(RobustThread thread, long entry, long value, AtomicMemory nativeEntry) {
         if (entry == thread.headAddress) {
             thread.head.putLongPlain(thread.headPrevOffset, value);
             return;
@@ -835,12 +886,12 @@ public final class RobustMutexProtocol {
         if (held != null) {
             held.memory.putLongPlain(held.prevOffset, value);
         } else {
-            kernel.nativeListEntry(entry).putLongPlain(0, value);
+            nativeEntry.putLongPlain(0, value);
         }
     }
 
     /** Stores, with release, the {@code next} field of the entry at {@code entry} (the head's {@code list.next}). */
-    private void putNextRelease(RobustThread thread, long entry, long value) {
+    private void putNextRelease(RobustThread thread, long entry, long value, AtomicMemory nativeEntry) {
         if (entry == thread.headAddress) {
             thread.head.putLongRelease(thread.listNextOffset, value);
             return;
@@ -849,8 +900,26 @@ public final class RobustMutexProtocol {
         if (held != null) {
             held.memory.putLongRelease(held.nextOffset, value);
         } else {
-            kernel.nativeListEntry(entry).putLongRelease(RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
+            nativeEntry.putLongRelease(RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
         }
+    }
+
+    /**
+     * The number of entries on a joined thread's list, the thread's records and native code's, counted as the
+     * kernel's exit walk counts them, up to {@link RobustListHeadDescriptor#ROBUST_LIST_LIMIT}.
+     */
+    private int listLength(RobustThread thread) {
+        long entry = thread.head.getLongPlain(thread.listNextOffset) & ~RobustListHeadDescriptor.PI_BIT;
+        int length = 0;
+        while (entry != thread.headAddress && length < RobustListHeadDescriptor.ROBUST_LIST_LIMIT
+                && plausibleEntry(entry)) {
+            length++;
+            MutexRecord held = thread.heldAt(entry);
+            long next = held != null ? held.memory.getLongPlain(held.nextOffset)
+                    : kernel.nativeListEntry(entry).getLongPlain(RobustListHeadDescriptor.PREV_SLOT_SIZE);
+            entry = next & ~RobustListHeadDescriptor.PI_BIT;
+        }
+        return length;
     }
 
     /**
@@ -936,7 +1005,13 @@ public final class RobustMutexProtocol {
         }
         memory.putIntPlain(linked.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
-        unlink(thread, index);
+        try {
+            unlink(thread, index);
+        } catch (MutexDamagedException damaged) {
+            // Nothing was unlinked: the record stays held and on the list; pending must not name it twice.
+            thread.head.putLongRelease(thread.pendingOffset, 0);
+            throw damaged;
+        }
         releaseOrClearPending(thread, linked, index);
         thread.remove(index);
         Reference.reachabilityFence(memory);

@@ -8,9 +8,10 @@ import java.util.Arrays;
  * One thread's robust-list state, for one kernel: its TID, its registered robust list head, and the
  * mutexes it holds, in acquisition order.
  *
- * <p>The held list mirrors the kernel-visible list: the kernel list runs from the head through the most
- * recently acquired record to the oldest and back to the head, so held entry {@code i} is preceded (towards
- * the head) by entry {@code i + 1} and followed by entry {@code i - 1}. Only the owning thread changes this
+ * <p>The held list follows the kernel-visible list: the kernel list runs from the head through the most
+ * recently acquired record to the oldest and back to the head, so held entry {@code i} comes after (further from
+ * the head than) entry {@code i + 1} and before entry {@code i - 1}; on an own head they are neighbours, on a
+ * joined one native code's entries may lie between them. Only the owning thread changes this
  * object. Other threads read it for diagnostics ({@link #heldCount()}, racily) and, when they close a mapping,
  * to learn whether this thread holds a record in it ({@link #holdsIn}): that answer must be exact, so changes
  * to the held list are bracketed by a version number, odd while a change is under way, and the reader keeps
@@ -76,6 +77,13 @@ public final class RobustThread {
     private int heldCount;
     /** Odd while the owner changes the held list; see the class comment. */
     private int version;
+    /**
+     * On a joined list, the memory of native code's first entry, made ready by the protocol before it takes a
+     * word so that linking allocates nothing; null when the first entry is the head or one of the thread's.
+     */
+    AtomicMemory nativeFirst;
+    /** The address {@link #nativeFirst} was made for. */
+    long nativeFirstAddress;
 
     /**
      * Creates the state of a thread whose head is registered.
