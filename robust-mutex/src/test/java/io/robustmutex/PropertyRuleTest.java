@@ -25,6 +25,7 @@ class PropertyRuleTest {
     @CsvSource({
         "io.robustmutex.unlockPath, clasic",
         "io.robustmutex.memoryAccess, fast",
+        "io.robustmutex.robustList, mine",
         "io.robustmutex.interruptSliceMillis, 0",
         "io.robustmutex.interruptSliceMillis, twenty",
         "io.robustmutex.recheckMillis, -1",
