@@ -53,6 +53,24 @@ public final class KernelModel implements AutoCloseable {
         LINUX_7_2
     }
 
+    /**
+     * Which robust list head the library's threads use, as the system property
+     * {@code io.robustmutex.robustList} sets it for the real library.
+     */
+    public enum RobustListChoice {
+        /**
+         * The library's default: a thread's first lock joins the head the C library registered for it when
+         * {@code get_robust_list} gives one of 24 bytes whose {@code futex_offset} is -32, and shares its list
+         * with the thread's native code ({@code LinuxKernel.chooseHead}); otherwise it registers a head of its own.
+         */
+        JOIN,
+        /**
+         * {@code -Dio.robustmutex.robustList=own}: the library registers a head of its own without asking, which
+         * replaces (unregisters) a head the C library registered.
+         */
+        OWN
+    }
+
     /** What an explorer of schedules sees of a run; called with the model lock held. */
     interface Observer {
         /** Sees nothing. */
@@ -115,6 +133,8 @@ public final class KernelModel implements AutoCloseable {
     private final boolean robustWakeStoresWaiters;
     private final long recheckNanos;
     private final int bootStamp;
+    private final boolean glibcHeads;
+    private final RobustListChoice robustList;
     /** Who watches the run: a schedule explorer records steps and checks the kernel's writes. */
     Observer observer = Observer.NONE;
 
@@ -155,6 +175,9 @@ public final class KernelModel implements AutoCloseable {
         this.robustWakeStoresWaiters = builder.robustWakeStoresWaiters;
         this.recheckNanos = builder.recheckNanos;
         this.bootStamp = builder.bootStamp;
+        this.glibcHeads = builder.glibcHeads;
+        this.robustList = builder.robustList != null ? builder.robustList
+                : glibcHeads ? RobustListChoice.JOIN : RobustListChoice.OWN;
     }
 
     /**
@@ -178,8 +201,43 @@ public final class KernelModel implements AutoCloseable {
         private boolean robustWakeStoresWaiters;
         private long recheckNanos = TimeUnit.MILLISECONDS.toNanos(100);
         private int bootStamp;
+        private boolean glibcHeads;
+        private RobustListChoice robustList;
 
         private Builder() {
+        }
+
+        /**
+         * Whether the C library of every process is glibc on x86_64 or aarch64, which registers a robust list head
+         * for each thread it creates: in the thread's descriptor (a 32-byte slot of the process's heap), the
+         * 8-byte {@code robust_prev} slot first, initialised to the head, then the head with {@code list.next}
+         * = the head, {@code futex_offset} -32 and {@code list_op_pending} 0, registered with
+         * {@code set_robust_list(head, 24)}. This happens when the thread is created, before it runs any code,
+         * and is not made of steps. Such threads can also lock glibc robust mutexes ({@link ModelNativeMutex}).
+         * False (the default) models a C library that registers nothing: a thread has no head until the
+         * library registers one.
+         *
+         * @param value true for glibc's threads
+         * @return this builder
+         */
+        public Builder glibcHeads(boolean value) {
+            this.glibcHeads = value;
+            return this;
+        }
+
+        /**
+         * Which head the library's threads use ({@code -Dio.robustmutex.robustList}). The default is
+         * {@link RobustListChoice#JOIN} with {@link #glibcHeads(boolean) glibc's heads}, as in the library, and
+         * {@link RobustListChoice#OWN} without: there, joining would ask {@code get_robust_list}, find no head and
+         * register one of its own all the same, one system call later; the models written before the library
+         * joined glibc's head keep their steps.
+         *
+         * @param value the choice
+         * @return this builder
+         */
+        public Builder robustList(RobustListChoice value) {
+            this.robustList = Objects.requireNonNull(value);
+            return this;
         }
 
         /**
@@ -364,6 +422,24 @@ public final class KernelModel implements AutoCloseable {
      */
     public int bootStamp() {
         return bootStamp;
+    }
+
+    /**
+     * Whether the processes' C library registers a robust list head for each thread it creates, as glibc does.
+     *
+     * @return true for glibc's threads
+     */
+    public boolean glibcHeads() {
+        return glibcHeads;
+    }
+
+    /**
+     * Which head the library's threads use.
+     *
+     * @return join or own
+     */
+    public RobustListChoice robustList() {
+        return robustList;
     }
 
     /**
@@ -966,7 +1042,21 @@ public final class KernelModel implements AutoCloseable {
      * @return the result, or {@code -errno}
      */
     int futex(ModelProcess process, long uaddr, int op, int val, long deadline, long uaddr2, int val3) {
-        step("futex(" + FutexOp.name(op) + ")", process.describe(uaddr));
+        return futex("futex(", process, uaddr, op, val, deadline, uaddr2, val3);
+    }
+
+    /**
+     * A futex call made by the C library (glibc's robust mutexes, {@link ModelNativeMutex}): the same call, a step
+     * named {@code glibc futex(...)}, so that the schedule explorer injects into it only the results glibc
+     * handles.
+     */
+    int glibcFutex(ModelProcess process, long uaddr, int op, int val) {
+        return futex("glibc futex(", process, uaddr, op, val, Long.MAX_VALUE, 0, 0);
+    }
+
+    private int futex(String label, ModelProcess process, long uaddr, int op, int val, long deadline, long uaddr2,
+            int val3) {
+        step(label + FutexOp.name(op) + ")", process.describe(uaddr));
         lock.lock();
         try {
             ModelThread caller = CURRENT.get();

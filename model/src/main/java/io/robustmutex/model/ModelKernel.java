@@ -63,9 +63,17 @@ final class ModelKernel implements Kernel {
         return result != -Errno.ESRCH && (result != 0 || head[0] != 0);
     }
 
-    /** What the library does on a thread's first lock: initialize a head and register it. */
+    /**
+     * What the library does on a thread's first lock ({@code LinuxKernel.register}): join the head registered for
+     * the thread if it can ({@link #join}), else initialise a head of its own and register it.
+     */
     private void register(ModelThread thread) {
-        long head = process.allocateHead(thread);
+        String why = model.robustList() == KernelModel.RobustListChoice.OWN ? "-Dio.robustmutex.robustList=own"
+                : join(thread);
+        if (why == null) {
+            return;
+        }
+        long head = process.allocateHead(thread, true);
         ModelMemory heap = process.heapMemory();
         int offset = (int) (head - heap.address());
         heap.putLongPlain(offset - RobustListHeadDescriptor.PREV_SLOT_SIZE, head);
@@ -74,6 +82,53 @@ final class ModelKernel implements Kernel {
         heap.putLongPlain(offset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
         Errno.check("set_robust_list", model.setRobustList(thread, head, RobustListHeadDescriptor.SIZE));
         thread.robust = new RobustThread(thread.tid, heap, offset, false);
+        thread.headChoice = "own (" + why + ")";
+    }
+
+    /**
+     * {@code LinuxKernel.chooseHead} on the model: asks {@code get_robust_list(0)} for the registered head and,
+     * if there is one that is not the library's own, 24 bytes long, reads its {@code futex_offset} (a step, as
+     * the library's read is); with -32 the thread joins it: its records go on that list, shared with glibc's
+     * robust mutexes of the same thread, and the memory given to the thread covers the head's prev slot.
+     *
+     * @return null when joined, else why not (the reason the library reports)
+     */
+    private String join(ModelThread thread) {
+        long[] out = new long[2];
+        int result = model.getRobustList(thread, 0, out);
+        if (result != 0) {
+            return "get_robust_list failed: " + Errno.name(-result);
+        }
+        long address = out[0];
+        if (address == 0) {
+            return "the C library registered no robust list head for the thread";
+        }
+        if (process.isLibraryHead(address)) {
+            return "the thread already uses a head of this library's own";
+        }
+        if (out[1] != RobustListHeadDescriptor.SIZE) {
+            return "the registered head's length is " + out[1] + ", not " + RobustListHeadDescriptor.SIZE;
+        }
+        ModelMemory heap = process.heapMemory();
+        ModelMemory memory;
+        int offset;
+        if (address - RobustListHeadDescriptor.PREV_SLOT_SIZE >= heap.address()
+                && address + RobustListHeadDescriptor.SIZE <= heap.address() + heap.size()) {
+            memory = heap;
+            offset = (int) (address - heap.address());
+        } else {
+            memory = new ModelMemory(model, process, address - RobustListHeadDescriptor.PREV_SLOT_SIZE,
+                    RobustListHeadDescriptor.PREV_SLOT_SIZE + RobustListHeadDescriptor.SIZE);
+            offset = RobustListHeadDescriptor.PREV_SLOT_SIZE;
+        }
+        long futexOffset = memory.getLongPlain(offset + RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET);
+        if (futexOffset != RobustListHeadDescriptor.FUTEX_OFFSET) {
+            return "the registered head's futex_offset is " + futexOffset + ", not "
+                    + RobustListHeadDescriptor.FUTEX_OFFSET;
+        }
+        thread.robust = new RobustThread(thread.tid, memory, offset, true);
+        thread.headChoice = "joined glibc";
+        return null;
     }
 
     @Override

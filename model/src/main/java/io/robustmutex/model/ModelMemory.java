@@ -92,6 +92,20 @@ final class ModelMemory implements AtomicMemory {
         return current;
     }
 
+    /**
+     * An atomic AND (glibc's {@code atomic_fetch_and_acquire}), one step.
+     *
+     * @param offset a 4-aligned offset
+     * @param mask the mask
+     * @return the value before
+     */
+    int getAndBitwiseAndInt(int offset, int mask) {
+        KernelModel.Location location = at("fetch-and", offset, 4);
+        int current = model.load32(location);
+        model.store32(location, current & mask);
+        return current;
+    }
+
     @Override
     public long getLongPlain(int offset) {
         return model.load64(at("load", offset, 8));

@@ -26,7 +26,11 @@ public final class ModelProcess {
     private final TreeMap<Long, ModelRegion> mappings = new TreeMap<>();
     private final List<ModelThread> threads = new ArrayList<>();
     private final Map<Long, ModelThread> heads = new HashMap<>();
+    /** The heads the library allocated for its threads (the others are glibc's, in thread descriptors). */
+    private final java.util.Set<Long> libraryHeads = new java.util.HashSet<>();
     private final Map<Long, String> records = new HashMap<>();
+    /** glibc robust mutexes mapped here, by address: their names ({@link ModelNativeMutex}). */
+    private final Map<Long, String> nativeMutexes = new HashMap<>();
     private final ModelRegion heap;
     private final RobustMutexProtocol protocol;
     private long nextAddress = MAP_BASE;
@@ -112,10 +116,33 @@ public final class ModelProcess {
         model.lock.lock();
         try {
             threads.add(thread);
+            if (model.glibcHeads()) {
+                registerGlibcHead(thread);
+            }
         } finally {
             model.lock.unlock();
         }
         return thread;
+    }
+
+    /**
+     * What glibc does for a thread it creates, before the thread runs (nptl/allocatestack.c and
+     * pthread_create.c's start_thread; for the initial thread, dl-tls_init_tp.c): in the thread's descriptor,
+     * {@code robust_prev} = {@code list.next} = the head, {@code futex_offset} = -32, {@code list_op_pending} =
+     * 0, then {@code set_robust_list(head, 24)}. Not steps of the thread: nothing can kill it in between.
+     */
+    private void registerGlibcHead(ModelThread thread) {
+        long head = allocateHead(thread, false);
+        store(head - RobustListHeadDescriptor.PREV_SLOT_SIZE, head);
+        store(head + RobustListHeadDescriptor.LIST_NEXT_OFFSET, head);
+        store(head + RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET, RobustListHeadDescriptor.FUTEX_OFFSET);
+        store(head + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET, 0);
+        thread.descriptorHead = head;
+        thread.robustHead = head;
+    }
+
+    private void store(long address, long value) {
+        model.store64(resolve(address, 8), value);
     }
 
     /**
@@ -168,6 +195,7 @@ public final class ModelProcess {
                 mappings.remove(region.address());
                 region.unmapped();
                 records.keySet().removeIf(a -> a >= region.address() && a < region.address() + region.size());
+                nativeMutexes.keySet().removeIf(a -> a >= region.address() && a < region.address() + region.size());
             }
         } finally {
             model.lock.unlock();
@@ -215,7 +243,14 @@ public final class ModelProcess {
         }
     }
 
-    long allocateHead(ModelThread thread) {
+    /**
+     * A 32-byte slot of the heap for a robust list head: its 8-byte prev slot, then the 24-byte head.
+     *
+     * @param thread whose head it is
+     * @param library whether the library allocates it (else it is glibc's, in the thread's descriptor)
+     * @return the head's address (8 bytes into the slot)
+     */
+    long allocateHead(ModelThread thread, boolean library) {
         model.lock.lock();
         try {
             long slot = HEAP_BASE + (long) nextHeadSlot++ * HEAD_SLOT;
@@ -225,7 +260,20 @@ public final class ModelProcess {
                 throw new IllegalStateException("process " + pid + " has no room for another robust list head");
             }
             heads.put(head, thread);
+            if (library) {
+                libraryHeads.add(head);
+            }
             return head;
+        } finally {
+            model.lock.unlock();
+        }
+    }
+
+    /** Whether the library allocated this head for one of its threads ({@code RobustListHeads.isOwn}). */
+    boolean isLibraryHead(long head) {
+        model.lock.lock();
+        try {
+            return libraryHeads.contains(head);
         } finally {
             model.lock.unlock();
         }
@@ -233,6 +281,15 @@ public final class ModelProcess {
 
     ModelMemory heapMemory() {
         return heap.memory();
+    }
+
+    void nameNativeMutex(long address, String name) {
+        model.lock.lock();
+        try {
+            nativeMutexes.put(address, name);
+        } finally {
+            model.lock.unlock();
+        }
     }
 
     void nameRecord(long address, String name) {
@@ -252,13 +309,21 @@ public final class ModelProcess {
                     + RobustListHeadDescriptor.PREV_SLOT_SIZE;
             ModelThread owner = heads.get(headBase);
             if (owner != null) {
-                return owner.name + ".head." + switch ((int) (address - headBase)) {
+                // With glibc's heads, one the library registers besides (robustList=own) is told apart.
+                String head = owner.descriptorHead != 0 && libraryHeads.contains(headBase) ? ".own.head." : ".head.";
+                return owner.name + head + switch ((int) (address - headBase)) {
                     case RobustListHeadDescriptor.LIST_NEXT_OFFSET -> "list.next";
                     case RobustListHeadDescriptor.FUTEX_OFFSET_OFFSET -> "futex_offset";
                     case RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET -> "list_op_pending";
                     case -RobustListHeadDescriptor.PREV_SLOT_SIZE -> "prev";
                     default -> "+" + (address - headBase);
                 };
+            }
+            for (Map.Entry<Long, String> mutex : nativeMutexes.entrySet()) {
+                long offset = address - mutex.getKey();
+                if (offset >= 0 && offset < ModelNativeMutex.SIZE) {
+                    return mutex.getValue() + "." + ModelNativeMutex.field((int) offset);
+                }
             }
             for (Map.Entry<Long, String> record : records.entrySet()) {
                 long offset = address - record.getKey();

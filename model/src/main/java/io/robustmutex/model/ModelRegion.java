@@ -24,6 +24,7 @@ public final class ModelRegion {
     private final ModelMemory memory;
     private final OpenFlag open;
     private final Map<Integer, RobustMutex> mutexes = new HashMap<>();
+    private final Map<Integer, ModelNativeMutex> nativeMutexes = new HashMap<>();
     private volatile boolean mapped = true;
 
     ModelRegion(KernelModel model, ModelProcess process, long address, SharedObject object) {
@@ -74,6 +75,49 @@ public final class ModelRegion {
             RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, name, null, model.bootStamp(),
                     ((long) object.id << 32) | at), process.protocol(), open, name);
             mutexes.put(at, mutex);
+            return mutex;
+        }
+    }
+
+    /**
+     * A glibc robust, process-shared mutex whose {@code pthread_mutex_t} starts at {@code offset}, initialised
+     * ({@code pthread_mutex_init}) if its bytes are all zeros: what native code of a thread locks with glibc
+     * while the library shares the thread's robust list ({@link KernelModel.Builder#glibcHeads}).
+     *
+     * @param offset an 8-aligned offset with 40 bytes after it
+     * @param type NORMAL or PI
+     * @return the mutex (the same object for the same offset)
+     * @throws IllegalArgumentException for a bad offset or a mutex of another type there
+     */
+    public ModelNativeMutex nativeMutex(long offset, ModelNativeMutex.Type type) {
+        return nativeMutex(offset, type, ModelNativeMutex.Flaw.NONE);
+    }
+
+    ModelNativeMutex nativeMutex(long offset, ModelNativeMutex.Type type, ModelNativeMutex.Flaw flaw) {
+        Objects.requireNonNull(type, "type");
+        if (offset < 0 || (offset & 7) != 0 || offset > object.size() - ModelNativeMutex.SIZE) {
+            throw new IllegalArgumentException("offset=" + offset + ": a glibc mutex needs 40 bytes, 8-aligned, in "
+                    + object.size());
+        }
+        int at = (int) offset;
+        synchronized (nativeMutexes) {
+            ModelNativeMutex existing = nativeMutexes.get(at);
+            if (existing != null) {
+                if (existing.type() != type) {
+                    throw new IllegalArgumentException("offset=" + offset + " holds a " + existing.type() + " mutex");
+                }
+                return existing;
+            }
+            int kind = memory.getIntVolatile(at + ModelNativeMutex.KIND);
+            if (kind == 0) {
+                memory.putIntRelease(at + ModelNativeMutex.KIND, ModelNativeMutex.kindWord(type));
+            } else if (kind != ModelNativeMutex.kindWord(type)) {
+                throw new IllegalArgumentException(String.format("offset=%d holds kind 0x%x, not a robust shared %s"
+                        + " glibc mutex", offset, kind, type));
+            }
+            ModelNativeMutex mutex = new ModelNativeMutex(this, at, type, flaw);
+            process.nameNativeMutex(address + offset, String.format("glibc-mutex@0x%x", address + offset));
+            nativeMutexes.put(at, mutex);
             return mutex;
         }
     }

@@ -61,6 +61,14 @@ public final class ModelThread {
 
     /** Kernel side: the registered robust list head (0 when none). */
     long robustHead;
+    /**
+     * C library side: the head in the thread's descriptor ({@code THREAD_SELF->robust_head}), which glibc
+     * registers when it creates the thread and links its robust mutexes into whatever is registered since;
+     * 0 when the C library registers none ({@link KernelModel.Builder#glibcHeads}).
+     */
+    long descriptorHead;
+    /** The library's choice of head, once it registered the thread: {@code joined glibc} or {@code own (why)}. */
+    String headChoice;
     /** User side: the protocol's per-thread state, created by the process's kernel binding. */
     RobustThread robust;
 
@@ -127,6 +135,46 @@ public final class ModelThread {
      */
     public ModelProcess process() {
         return process;
+    }
+
+    /**
+     * The robust list head the kernel has registered for the thread, which it walks when the thread dies.
+     *
+     * @return the head's address, or 0 when none is registered
+     */
+    public long registeredRobustList() {
+        model.lock.lock();
+        try {
+            return robustHead;
+        } finally {
+            model.lock.unlock();
+        }
+    }
+
+    /**
+     * The robust list head glibc keeps in the thread's descriptor and registered when it created the thread
+     * ({@link KernelModel.Builder#glibcHeads}); its robust mutexes go on that list whatever is registered since.
+     *
+     * @return the head's address, or 0 when the C library registers none
+     */
+    public long glibcRobustList() {
+        return descriptorHead;
+    }
+
+    /**
+     * Which robust list the library uses for the thread, once it has taken a robust mutex: {@code joined glibc}
+     * when it links its records into the head glibc registered, or {@code own (why)} when it registered a head
+     * of its own ({@code KernelSupport.robustList()} of the real library).
+     *
+     * @return the choice, or null before the thread's first lock
+     */
+    public String robustListChoice() {
+        model.lock.lock();
+        try {
+            return headChoice;
+        } finally {
+            model.lock.unlock();
+        }
     }
 
     /**

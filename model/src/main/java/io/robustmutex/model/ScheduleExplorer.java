@@ -501,14 +501,25 @@ final class ScheduleExplorer {
         }
     }
 
-    /** Steps another thread can observe: everything but the thread's own head and a record's list links. */
+    /**
+     * Steps another thread can observe: everything but the thread's own head, a record's (or a glibc mutex's) list
+     * links, and the thread asking for its own registered head.
+     */
     static boolean visible(Step step) {
         String target = step.target();
+        if (step.operation().equals("get_robust_list") && target.isEmpty()) {
+            return false;
+        }
         return !(target.contains(".head.") || target.endsWith(".prev") || target.endsWith(".next"));
     }
 
     private static int[] faults(Step step) {
         String operation = step.operation();
+        if (operation.startsWith("glibc futex(FUTEX_WAIT")) {
+            // glibc reads the word again after any return; its PI calls get nothing: it does not look at
+            // FUTEX_UNLOCK_PI's result, and EAGAIN there needs user space writing a word the kernel owns.
+            return WAIT_FAULTS;
+        }
         if (!operation.startsWith("futex(")) {
             return NO_FAULTS;
         }
