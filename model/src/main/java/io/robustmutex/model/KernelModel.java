@@ -903,6 +903,27 @@ public final class KernelModel implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code nanosleep}: the calling simulated thread sleeps for {@code nanos} of model time, woken by nothing
+     * else (a thread busy elsewhere, holding what it holds, while others run). A step named {@code sleep}.
+     *
+     * @param nanos how long, more than 0
+     */
+    void sleep(long nanos) {
+        step("sleep", "");
+        lock.lock();
+        try {
+            ModelThread caller = CURRENT.get();
+            if (caller == null) {
+                throw new IllegalStateException("only a simulated thread sleeps");
+            }
+            // Asleep on a key nobody wakes: only its timeout ends the sleep.
+            block(caller, new Waiter(caller, new FutexKey(null, 0), false, 0, clock + nanos));
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Blocks the calling thread on a waiter; returns the wake result. Called with the lock held. */
     private int block(ModelThread thread, Waiter waiter) {
         thread.waiting = waiter;

@@ -153,23 +153,50 @@ public final class ModelCheck {
     public enum Depth {
         /**
          * At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault; at most
-         * 200,000 schedules per row.
+         * 200,000 schedules per row. The shared-list table: 1, and 0.
          */
-        DEFAULT(2, 1, 200_000),
+        DEFAULT(2, 1, 200_000, 1, 0),
         /**
          * At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault; at most
-         * 2,000,000 schedules per row (the largest row explores about 250,000).
+         * 2,000,000 schedules per row (the largest row explores about 250,000). The shared-list table: 1 and 1.
          */
-        DEEP(3, 2, 2_000_000);
+        DEEP(3, 2, 2_000_000, 1, 1);
 
         private final int preemptions;
         private final int preemptionsWithInjection;
         private final int maxSchedules;
+        private final int sharedListPreemptions;
+        private final int sharedListPreemptionsWithInjection;
 
-        Depth(int preemptions, int preemptionsWithInjection, int maxSchedules) {
+        Depth(int preemptions, int preemptionsWithInjection, int maxSchedules, int sharedListPreemptions,
+                int sharedListPreemptionsWithInjection) {
             this.preemptions = preemptions;
             this.preemptionsWithInjection = preemptionsWithInjection;
             this.maxSchedules = maxSchedules;
+            this.sharedListPreemptions = sharedListPreemptions;
+            this.sharedListPreemptionsWithInjection = sharedListPreemptionsWithInjection;
+        }
+
+        /**
+         * The bound on preemptions in the shared-list table's schedules without a death or fault: its scenarios
+         * have three or four threads and a hundred or more steps, so its bounds are lower (1 by default).
+         *
+         * @return the bound
+         */
+        public int sharedListPreemptions() {
+            return sharedListPreemptions;
+        }
+
+        /**
+         * The bound on preemptions in the shared-list table's schedules with a death or an injected fault: 0 by
+         * default (deaths at every step of the default schedules of both arrangements, where each thread waits
+         * for the other), 1 with {@code --deep} (a row then explores about 20,000 schedules, or 400,000 with
+         * four threads).
+         *
+         * @return the bound
+         */
+        public int sharedListPreemptionsWithInjection() {
+            return sharedListPreemptionsWithInjection;
         }
 
         /**
@@ -286,6 +313,97 @@ public final class ModelCheck {
                 new ScheduleExplorer.Bounds(depth.preemptions(), depth.preemptionsWithInjection(), maxSchedules));
         return new ExplorationResult(configuration, scenario, depth, report.schedules(), report.withDeath(),
                 report.withFault(), report.violating(), report.healed(), report.truncated(), report.findings());
+    }
+
+    /**
+     * A row of the shared-list table: a scenario of {@link SharedListScenarios} (a thread that glibc started
+     * holds glibc robust mutexes and the library's, all on the one robust list the library joined) under a
+     * configuration (the kind of the library's mutex and its unlock path).
+     *
+     * @param scenario the scenario's name, one of {@link #sharedListScenarios()}
+     * @param configuration the configuration
+     */
+    public record SharedListRow(String scenario, ExplorationConfiguration configuration) {
+
+        /** Validates the fields. */
+        public SharedListRow {
+            Objects.requireNonNull(configuration, "configuration");
+            if (!SharedListScenarios.scenarios().containsKey(scenario)) {
+                throw new IllegalArgumentException("scenario=" + scenario + " (expected one of "
+                        + sharedListScenarios() + ")");
+            }
+        }
+
+        /**
+         * The row's name: {@code shared list: <scenario>, <unlock path>}.
+         *
+         * @return the name
+         */
+        public String name() {
+            return "shared list: " + scenario + ", " + configuration.unlockPath().id();
+        }
+
+        /**
+         * Whether the row is expected to be safe: every row is, the library joining glibc's head as it does.
+         *
+         * @return true
+         */
+        public boolean expectedSafe() {
+            return true;
+        }
+    }
+
+    /**
+     * The names of the shared-list scenarios.
+     *
+     * @return the names, in table order
+     */
+    public static List<String> sharedListScenarios() {
+        return List.copyOf(SharedListScenarios.scenarios().keySet());
+    }
+
+    /**
+     * The rows of the shared-list table: every scenario on each unlock path (the vDSO path of the first
+     * architecture), with the library's mutex of the other kind than the glibc mutexes around it where the
+     * scenario has one of a single kind (so that PI bits of both kinds meet on the list), and of both kinds in
+     * the scenario with both glibc kinds.
+     *
+     * @param architectures the architecture descriptions; the first is the vDSO path's
+     * @return the rows, in table order
+     */
+    public static List<SharedListRow> sharedListRows(List<Architecture> architectures) {
+        Architecture any = architectures.get(0);
+        List<SharedListRow> rows = new ArrayList<>();
+        for (Map.Entry<String, SharedListScenarios.Scenario> entry : SharedListScenarios.scenarios().entrySet()) {
+            List<MutexKind> kinds = SharedListScenarios.oursKinds(entry.getValue());
+            for (UnlockPath path : new UnlockPath[] {UnlockPath.CLASSIC, UnlockPath.SYSCALL, UnlockPath.VDSO}) {
+                for (MutexKind kind : kinds) {
+                    rows.add(new SharedListRow(entry.getKey(), new ExplorationConfiguration(any, kind, path, false)));
+                }
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * Explores the schedules of one shared-list row.
+     *
+     * @param row the row
+     * @param depth the preemption bounds
+     * @param maxSchedules the most schedules to explore; the result says when there were more
+     * @return what was found; its scenario is the row's {@link SharedListRow#name() name}
+     */
+    public static ExplorationResult exploreSharedList(SharedListRow row, Depth depth, int maxSchedules) {
+        ScheduleExplorer.Report report = exploreSharedList(row, SharedListScenarios.Variant.AS_IS,
+                depth.sharedListPreemptions(), depth.sharedListPreemptionsWithInjection(), maxSchedules);
+        return new ExplorationResult(row.configuration(), row.name(), depth, report.schedules(), report.withDeath(),
+                report.withFault(), report.violating(), report.healed(), report.truncated(), report.findings());
+    }
+
+    static ScheduleExplorer.Report exploreSharedList(SharedListRow row, SharedListScenarios.Variant variant,
+            int preemptions, int preemptionsWithInjection, int maxSchedules) {
+        return SharedListScenarios.explore(SharedListScenarios.scenarios().get(row.scenario()), row.configuration(),
+                variant, preemptions, preemptionsWithInjection, maxSchedules);
     }
 
     /**

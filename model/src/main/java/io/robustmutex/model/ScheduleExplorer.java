@@ -82,6 +82,14 @@ final class ScheduleExplorer {
          */
         void beforeDeath(ModelThread actor);
 
+        /**
+         * Called just after the kernel took the death of an actor (its exit walk and PI hand-offs are done).
+         *
+         * @param actor the dead actor
+         */
+        default void afterDeath(ModelThread actor) {
+        }
+
         /** Called when no actor can run and the clock is about to advance (or nothing more can happen). */
         void atQuiescence();
 
@@ -453,6 +461,7 @@ final class ScheduleExplorer {
         execution.world.beforeDeath(thread);
         execution.events.add(asleep ? new KillBlockedEvent(actor) : new DeathEvent(actor));
         execution.model.deliverDeath(thread);
+        execution.world.afterDeath(thread);
     }
 
     /** The default schedule from an actor on: run it while it can, then the next runnable one, round robin. */
