@@ -20,24 +20,25 @@ import java.util.logging.Logger;
 import java.util.stream.Collectors;
 
 /**
- * {@code model-check}: two tables on the reference model. The first kills a simulated thread before every
+ * {@code model-check}: three tables on the reference model. The first kills a simulated thread before every
  * step of lock and unlock, for every configuration, with a peer that remaps the memory; the second explores
  * the schedules of a few threads (a holder, waiters, a barger; a vanished owner) within a preemption bound,
- * combined with the death of any one thread at any step and with injected kernel results. Exits 0 iff every
- * configuration expected to be safe is safe and no explored schedule breaks an invariant.
+ * combined with the death of any one thread at any step and with injected kernel results; the third explores
+ * a thread that holds glibc robust mutexes and the library's on the one robust list it shares with glibc.
+ * Exits 0 iff every configuration expected to be safe is safe and no explored schedule breaks an invariant.
  *
  * <pre>
  * options (each list option takes a comma-separated subset; default: all)
  *   --arch x86_64,aarch64   --kind PI,NORMAL   --path vdso,syscall,classic
  *   --lifetime on,off       --fixup on,off     --scenario hand-off,contention,vanished-owner,stale-boot
- *   --part deaths,schedules --deep (3 preemptions, 2 with a death or fault)
+ *   --part deaths,schedules,shared-list --deep (3 preemptions, 2 with a death or fault; shared list: 1, 1)
  *   --max-schedules N (per row; default 200,000, 2,000,000 with --deep)
  *   --findings (print what each unsafe row found)
  * </pre>
  */
 final class ModelCheckCommand implements RobustMutexTool.Command {
 
-    private static final Set<String> PARTS = Set.of("deaths", "schedules");
+    private static final Set<String> PARTS = Set.of("deaths", "schedules", "shared-list");
 
     @Override
     public String summary() {
@@ -56,12 +57,15 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 Runs the library's protocol on the reference model of the kernel. The first table kills a simulated
                 thread before every step of lock and unlock, for every configuration; the second explores every
                 schedule of a few threads within a preemption bound, with the death of any one thread at any step
-                and injected kernel results. docs/model.md explains the columns.
+                and injected kernel results; the third does the same for a thread that glibc started, holding
+                glibc robust mutexes (NORMAL and PI) and the library's on the robust list they share.
+                docs/model.md explains the columns.
 
                 options (each LIST is a comma-separated subset; default: all):
                   --arch x86_64,aarch64      --kind pi,normal            --path vdso,syscall,classic
                   --lifetime on,off          --fixup on,off              --scenario %s
-                  --part deaths,schedules    --deep (3 preemptions, 2 with a death or fault)
+                  --part deaths,schedules,shared-list
+                  --deep (3 preemptions, 2 with a death or fault; in the shared-list table 1 and 1)
                   --max-schedules N (per row; default 200,000, 2,000,000 with --deep; a row that reaches it
                                      stops and says CUT)
                   --findings (print what each unsafe row found)
@@ -118,9 +122,22 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 explorationConfigurations.add(c);
             }
         }
+        List<ModelCheck.SharedListRow> sharedListRows = new ArrayList<>();
+        List<Architecture> vdsoArchitectures = architectures.stream()
+                .filter(a -> archs == null || archs.contains(a.name())).toList();
+        if (!vdsoArchitectures.isEmpty()) {
+            for (ModelCheck.SharedListRow row : ModelCheck.sharedListRows(vdsoArchitectures)) {
+                ModelCheck.ExplorationConfiguration c = row.configuration();
+                if ((kinds == null || kinds.contains(c.kind().name().toLowerCase(Locale.ROOT)))
+                        && (paths == null || paths.contains(c.unlockPath().id()))) {
+                    sharedListRows.add(row);
+                }
+            }
+        }
         boolean deaths = parts.contains("deaths") && !deathConfigurations.isEmpty();
         boolean schedules = parts.contains("schedules") && !explorationConfigurations.isEmpty();
-        if (!deaths && !schedules) {
+        boolean shared = parts.contains("shared-list") && !sharedListRows.isEmpty();
+        if (!deaths && !schedules && !shared) {
             throw new UsageException("no configuration matches the options (architectures available: "
                     + architectures.stream().map(Architecture::name).collect(Collectors.joining(",")) + "; kinds: "
                     + Arrays.toString(MutexKind.values()) + ")");
@@ -142,6 +159,12 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 }
                 failures += scheduleTable(explorationConfigurations, scenarios, depth, maxSchedules, pool, findings,
                         out, cut);
+            }
+            if (shared) {
+                if (deaths || schedules) {
+                    out.println();
+                }
+                failures += sharedListTable(sharedListRows, depth, maxSchedules, pool, findings, out, cut);
             }
             out.println();
             if (failures > 0) {
@@ -255,6 +278,55 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         out.println(total + " schedules. wake: what FUTEX_WAKE|FUTEX_ROBUST_UNLOCK leaves in the word (Linux 7.2: 0;"
                 + " a proposed kernel: WAITERS while waiters remain). healed: schedules in which a waiter asleep on a"
                 + " free word was woken by the bounded re-check instead of sleeping for ever.");
+        if (findings) {
+            for (ModelCheck.ExplorationResult r : unsafe) {
+                out.println();
+                out.println(r.scenario() + ", " + r.configuration() + ":");
+                r.findings().forEach(f -> out.println("  " + f));
+            }
+        }
+        return failing;
+    }
+
+    /**
+     * The shared-list table; returns the number of rows with a violating schedule, and counts in {@code cut[0]}
+     * the rows without one that stopped at the cap.
+     */
+    private static int sharedListTable(List<ModelCheck.SharedListRow> selected, ModelCheck.Depth depth,
+            int maxSchedules, ExecutorService pool, boolean findings, PrintStream out, int[] cut) throws Exception {
+        String format = "%-70s %-7s %-7s %10s %8s %7s %10s %7s  %-9s %-6s%n";
+        out.println("Shared robust list: a thread that glibc started holds glibc robust mutexes and the library's on"
+                + " the one list (the library joined glibc's head), a peer contending for each; every schedule with"
+                + " at most " + depth.sharedListPreemptions() + " preemption(s), or "
+                + depth.sharedListPreemptionsWithInjection() + " when one thread is killed or one futex call returns"
+                + " an injected result.");
+        out.printf(format, "row", "arch", "ours", "schedules", "deaths", "faults", "violating", "healed", "expected",
+                "result");
+        List<Future<ModelCheck.ExplorationResult>> futures = new ArrayList<>();
+        for (ModelCheck.SharedListRow row : selected) {
+            futures.add(pool.submit(() -> ModelCheck.exploreSharedList(row, depth, maxSchedules)));
+        }
+        int failing = 0;
+        long total = 0;
+        List<ModelCheck.ExplorationResult> unsafe = new ArrayList<>();
+        for (Future<ModelCheck.ExplorationResult> future : futures) {
+            ModelCheck.ExplorationResult r = future.get();
+            ModelCheck.ExplorationConfiguration c = r.configuration();
+            total += r.schedules();
+            String result = r.violating() > 0 ? "UNSAFE" : r.truncated() ? "CUT" : "safe";
+            out.printf(format, r.scenario(), c.architectureLabel(), c.kind(), r.schedules(), r.withDeath(),
+                    r.withFault(), r.violating(), r.healed(), "safe", result);
+            if (r.violating() > 0) {
+                failing++;
+                unsafe.add(r);
+            } else if (r.truncated()) {
+                cut[0]++;
+            }
+        }
+        out.println(total + " schedules. ours: the kind of the library's mutex. Checked besides the schedules"
+                + " table's invariants: between operations, each thread's registered list holds exactly what it"
+                + " holds, both kinds, most recent first, with every prev and PI bit right; after a death, nothing is"
+                + " left held by the dead thread and each next acquirer is told (EOWNERDEAD for glibc's).");
         if (findings) {
             for (ModelCheck.ExplorationResult r : unsafe) {
                 out.println();

@@ -128,6 +128,21 @@ class CommandLineTest {
         assertTrue(complete.out().contains("OK: "), complete.out());
     }
 
+    /**
+     * {@code --part shared-list} runs only the shared-list table, filtered by kind and path like the others; with
+     * a small cap its rows are cut short.
+     */
+    @Test
+    void theSharedListTableRunsAlone() {
+        Run run = run("model-check", "--part", "shared-list", "--kind", "normal", "--path", "syscall",
+                "--max-schedules", "20");
+        assertEquals(1, run.exit(), run.out() + run.err());
+        assertTrue(run.out().startsWith("Shared robust list:"), run.out());
+        assertEquals(5, run.out().lines().filter(l -> l.startsWith("shared list: ") && l.contains(", syscall ")
+                && l.contains(" NORMAL ") && l.trim().endsWith("CUT")).count(), run.out());
+        assertTrue(run.out().contains("INCOMPLETE: 5 row(s) reached the cap of 20 schedules"), run.out());
+    }
+
     /** Errors about a file name it: a missing file, a directory, a file too open to trust. */
     @Test
     void errorsNameThePath() throws Exception {
