@@ -190,7 +190,7 @@ public final class ModelCheck {
         /**
          * The bound on preemptions in the shared-list table's schedules with a death or an injected fault: 0 by
          * default (deaths at every step of the default schedules of both arrangements, where each thread waits
-         * for the other), 1 with {@code --deep} (a row then explores about 20,000 schedules, or 400,000 with
+         * for the other), 1 with {@code --deep} (a row then explores about 20,000 schedules, or 450,000 with
          * four threads).
          *
          * @return the bound

@@ -53,6 +53,10 @@
  * simulated thread runs at a time and the driver ({@code runUntilQuiet}, {@code run}) decides which, so a test
  * is deterministic; such code must not wait for anything outside the model. Time is the model's own.
  *
+ * <p>With {@link io.robustmutex.model.KernelModel.Builder#glibcHeads}, threads start as glibc starts them, with a
+ * robust list head registered, which the library joins; {@link io.robustmutex.model.ModelNativeMutex} is a glibc
+ * robust mutex that native code of the same thread links into that list beside the library's records.
+ *
  * <p>{@link io.robustmutex.model.ModelCheck} uses the model to kill a thread before every step of lock and
  * unlock under every configuration; {@code java -jar robust-mutex.jar model-check} prints its table.
  */
