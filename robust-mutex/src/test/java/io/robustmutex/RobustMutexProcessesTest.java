@@ -94,7 +94,8 @@ class RobustMutexProcessesTest {
 
     /**
      * A thread without a head it can join (none registered, as with a C library that registers lazily, or one
-     * with musl's futex_offset) registers the library's own, says why, and its death is reported all the same.
+     * with musl's futex_offset), or told by {@code -Dio.robustmutex.robustList=own} not to join, registers the
+     * library's own head, says why, and its death is released by the kernel and reported all the same.
      */
     @ParameterizedTest
     @CsvSource({
@@ -102,37 +103,17 @@ class RobustMutexProcessesTest {
         "NORMAL, none, the C library registered no robust list head for the thread",
         "PI, offset, 'the registered head''s futex_offset is -28, not -32'",
         "NORMAL, offset, 'the registered head''s futex_offset is -28, not -32'",
+        "PI, property, -Dio.robustmutex.robustList=own",
+        "NORMAL, property, -Dio.robustmutex.robustList=own",
     })
-    void killedHolderThatCouldNotJoinIsReported(MutexKind kind, String how, String reason) throws Exception {
-        Path path = dir.resolve("cannot-join.mutex");
-        try (MutexFile file = MutexFile.open(path, 1, kind)) {
-            try (ChildProcess holder = ChildProcess.start(MutexWorker.class, "hold-without-glibc-head",
-                    path.toString(), "0", how)) {
-                holder.awaitLine(l -> l.startsWith("HELD"), START);
-                assertTrue(holder.lines().contains("LIST own (" + reason + ")"),
-                        () -> String.join("\n", holder.lines()));
-                holder.kill();
-            }
-            assertReleasedByTheKernel(file.mutex(0));
-            try (Acquisition next = file.mutex(0).tryAcquire(PROMPTLY).orElseThrow()) {
-                assertTrue(next.ownerDied());
-            }
-        }
-    }
-
-    /**
-     * The same with the library's own head ({@code -Dio.robustmutex.robustList=own}, the fall-back where glibc's
-     * head cannot be joined): the holder reports its own head, and its death is reported all the same.
-     */
-    @ParameterizedTest
-    @EnumSource(MutexKind.class)
-    void killedHolderWithItsOwnHeadIsReported(MutexKind kind) throws Exception {
+    void killedHolderWithItsOwnHeadIsReported(MutexKind kind, String how, String reason) throws Exception {
         Path path = dir.resolve("own-head.mutex");
         try (MutexFile file = MutexFile.open(path, 1, kind)) {
-            try (ChildProcess holder = ChildProcess.start(MutexWorker.class,
-                    List.of("-Dio.robustmutex.robustList=own"), "hold", path.toString(), "0")) {
+            try (ChildProcess holder = how.equals("property")
+                    ? ChildProcess.start(MutexWorker.class, List.of(reason), "hold", path.toString(), "0")
+                    : ChildProcess.start(MutexWorker.class, "hold-without-glibc-head", path.toString(), "0", how)) {
                 holder.awaitLine(l -> l.startsWith("HELD"), START);
-                assertTrue(holder.lines().contains("LIST own (-Dio.robustmutex.robustList=own)"),
+                assertTrue(holder.lines().contains("LIST own (" + reason + ")"),
                         () -> String.join("\n", holder.lines()));
                 holder.kill();
             }
