@@ -15,6 +15,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -258,16 +259,30 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 futures.add(pool.submit(() -> ModelCheck.explore(c, scenario, depth, maxSchedules)));
             }
         }
+        return printRows(futures, (r, result) -> {
+            ModelCheck.ExplorationConfiguration c = r.configuration();
+            out.printf(format, r.scenario(), c.architectureLabel(), c.kind(), c.unlockPath().id(), c.wakeLabel(),
+                    r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(), result);
+        }, "wake: what FUTEX_WAKE|FUTEX_ROBUST_UNLOCK leaves in the word (Linux 7.2: 0; a proposed kernel: WAITERS"
+                + " while waiters remain). healed: schedules in which a waiter asleep on a free word was woken by the"
+                + " bounded re-check instead of sleeping for ever.", findings, out, cut);
+    }
+
+    /**
+     * Prints each explored row as its result arrives, then the total and a footer, and with {@code findings} the
+     * violating schedules of the unsafe rows; returns the number of rows with a violating schedule, and counts in
+     * {@code cut[0]} the rows without one that stopped at the cap.
+     */
+    private static int printRows(List<Future<ModelCheck.ExplorationResult>> futures,
+            BiConsumer<ModelCheck.ExplorationResult, String> row, String footer, boolean findings, PrintStream out,
+            int[] cut) throws Exception {
         int failing = 0;
         long total = 0;
         List<ModelCheck.ExplorationResult> unsafe = new ArrayList<>();
         for (Future<ModelCheck.ExplorationResult> future : futures) {
             ModelCheck.ExplorationResult r = future.get();
-            ModelCheck.ExplorationConfiguration c = r.configuration();
             total += r.schedules();
-            String result = r.violating() > 0 ? "UNSAFE" : r.truncated() ? "CUT" : "safe";
-            out.printf(format, r.scenario(), c.architectureLabel(), c.kind(), c.unlockPath().id(), c.wakeLabel(),
-                    r.schedules(), r.withDeath(), r.withFault(), r.violating(), r.healed(), result);
+            row.accept(r, r.violating() > 0 ? "UNSAFE" : r.truncated() ? "CUT" : "safe");
             if (r.violating() > 0) {
                 failing++;
                 unsafe.add(r);
@@ -275,9 +290,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 cut[0]++;
             }
         }
-        out.println(total + " schedules. wake: what FUTEX_WAKE|FUTEX_ROBUST_UNLOCK leaves in the word (Linux 7.2: 0;"
-                + " a proposed kernel: WAITERS while waiters remain). healed: schedules in which a waiter asleep on a"
-                + " free word was woken by the bounded re-check instead of sleeping for ever.");
+        out.println(total + " schedules. " + footer);
         if (findings) {
             for (ModelCheck.ExplorationResult r : unsafe) {
                 out.println();
@@ -306,35 +319,13 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
         for (ModelCheck.SharedListRow row : selected) {
             futures.add(pool.submit(() -> ModelCheck.exploreSharedList(row, depth, maxSchedules)));
         }
-        int failing = 0;
-        long total = 0;
-        List<ModelCheck.ExplorationResult> unsafe = new ArrayList<>();
-        for (Future<ModelCheck.ExplorationResult> future : futures) {
-            ModelCheck.ExplorationResult r = future.get();
-            ModelCheck.ExplorationConfiguration c = r.configuration();
-            total += r.schedules();
-            String result = r.violating() > 0 ? "UNSAFE" : r.truncated() ? "CUT" : "safe";
-            out.printf(format, r.scenario(), c.architectureLabel(), c.kind(), r.schedules(), r.withDeath(),
-                    r.withFault(), r.violating(), r.healed(), "safe", result);
-            if (r.violating() > 0) {
-                failing++;
-                unsafe.add(r);
-            } else if (r.truncated()) {
-                cut[0]++;
-            }
-        }
-        out.println(total + " schedules. ours: the kind of the library's mutex. Checked besides the schedules"
-                + " table's invariants: between operations, each thread's registered list holds exactly what it"
-                + " holds, both kinds, most recent first, with every prev and PI bit right; after a death, nothing is"
-                + " left held by the dead thread and each next acquirer is told (EOWNERDEAD for glibc's).");
-        if (findings) {
-            for (ModelCheck.ExplorationResult r : unsafe) {
-                out.println();
-                out.println(r.scenario() + ", " + r.configuration() + ":");
-                r.findings().forEach(f -> out.println("  " + f));
-            }
-        }
-        return failing;
+        return printRows(futures, (r, result) -> out.printf(format, r.scenario(),
+                r.configuration().architectureLabel(), r.configuration().kind(), r.schedules(), r.withDeath(),
+                r.withFault(), r.violating(), r.healed(), "safe", result),
+                "ours: the kind of the library's mutex. Checked besides the schedules table's invariants: between"
+                + " operations, each thread's registered list holds exactly what it holds, both kinds, most recent"
+                + " first, with every prev and PI bit right; after a death, nothing is left held by the dead thread"
+                + " and each next acquirer is told (EOWNERDEAD for glibc's).", findings, out, cut);
     }
 
     /**
