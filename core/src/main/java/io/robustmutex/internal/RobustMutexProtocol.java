@@ -878,29 +878,34 @@ public final class RobustMutexProtocol {
      * native code's entry, whose memory is {@code nativeEntry}.
      */
     private void putPrev(RobustThread thread, long entry, long value, AtomicMemory nativeEntry) {
-        if (entry == thread.headAddress) {
-            thread.head.putLongPlain(thread.headPrevOffset, value);
-            return;
-        }
-        MutexRecord held = thread.heldAt(entry);
-        if (held != null) {
-            held.memory.putLongPlain(held.prevOffset, value);
-        } else {
-            nativeEntry.putLongPlain(0, value);
-        }
+        putLink(thread, entry, value, nativeEntry, false);
     }
 
     /** Stores, with release, the {@code next} field of the entry at {@code entry} (the head's {@code list.next}). */
     private void putNextRelease(RobustThread thread, long entry, long value, AtomicMemory nativeEntry) {
+        putLink(thread, entry, value, nativeEntry, true);
+    }
+
+    /**
+     * Stores one list field of the entry at {@code entry}, wherever it lives: {@code next} with release (the
+     * store that changes what the kernel walks), or {@code prev} plainly. Every entry keeps {@code next} 8 bytes
+     * after {@code prev}.
+     */
+    private void putLink(RobustThread thread, long entry, long value, AtomicMemory nativeEntry, boolean next) {
+        AtomicMemory memory;
+        int prevOffset;
         if (entry == thread.headAddress) {
-            thread.head.putLongRelease(thread.listNextOffset, value);
-            return;
-        }
-        MutexRecord held = thread.heldAt(entry);
-        if (held != null) {
-            held.memory.putLongRelease(held.nextOffset, value);
+            memory = thread.head;
+            prevOffset = thread.headPrevOffset;
         } else {
-            nativeEntry.putLongRelease(RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
+            MutexRecord held = thread.heldAt(entry);
+            memory = held != null ? held.memory : nativeEntry;
+            prevOffset = held != null ? held.prevOffset : 0;
+        }
+        if (next) {
+            memory.putLongRelease(prevOffset + RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
+        } else {
+            memory.putLongPlain(prevOffset, value);
         }
     }
 
