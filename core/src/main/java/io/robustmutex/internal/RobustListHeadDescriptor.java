@@ -32,8 +32,9 @@ public final class RobustListHeadDescriptor {
             - MutexRecordDescriptor.LIST_NEXT_OFFSET;
 
     /**
-     * The 8 bytes before a head that the list discipline treats as the head's {@code prev} field: glibc keeps
-     * {@code robust_prev} there in its thread descriptor, and this library's own heads reserve them too.
+     * The size of an entry's {@code prev} field, the 8 bytes before its {@code next}. glibc keeps such a field,
+     * {@code robust_prev}, before the head in its thread descriptor, which it writes and never reads; this
+     * library never writes it, and its own heads leave the same 8 bytes unused.
      */
     public static final int PREV_SLOT_SIZE = 8;
 

@@ -28,11 +28,11 @@ import java.util.List;
  * <p>A joined head is glibc's, inside the thread's descriptor, which glibc may unmap once the thread has
  * exited: it is read only through {@code /proc/self/mem}, which fails instead of faulting. A head this library
  * registers lives in a direct-buffer chunk that is never freed, 8 bytes into a 32-byte slot (the 8 bytes before
- * it are the head's {@code prev} slot, as in glibc's descriptor); such a slot is reused once its thread is gone.
+ * it are unused, where glibc's descriptor has {@code robust_prev}); such a slot is reused once its thread is gone.
  */
 public final class RobustListHeads {
 
-    /** Slot stride: the 8-byte prev slot and the 24-byte head. */
+    /** Slot stride: 8 unused bytes and the 24-byte head. */
     private static final int SLOT_SIZE = RobustListHeadDescriptor.PREV_SLOT_SIZE + RobustListHeadDescriptor.SIZE;
     private static final int SLOTS_PER_CHUNK = 128;
     private static final int CHUNK_SIZE = SLOT_SIZE * SLOTS_PER_CHUNK;

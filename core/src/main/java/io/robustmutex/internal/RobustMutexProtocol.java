@@ -781,7 +781,8 @@ public final class RobustMutexProtocol {
 
     /**
      * Links a just-acquired record at the front of the thread's robust list, as glibc links its own (protocol.md,
-     * "Sharing the list with glibc"): the first entry's {@code prev} names the record, the record's {@code next}
+     * "Sharing the list with glibc"): the first entry's {@code prev} names the record (unless the first entry is
+     * the head, whose {@code prev} nobody reads), the record's {@code next}
      * is the old first pointer (PI bit included) and its {@code prev} the head, and only then does the head's
      * {@code next} name the record, with a release store, so the kernel never sees a half-linked entry. Allocates
      * nothing: a native first entry's memory was prepared before the word was taken ({@link #prepareLink}).
@@ -804,7 +805,6 @@ public final class RobustMutexProtocol {
             int count = thread.count();
             if (count == 0) {
                 first = thread.headAddress;
-                thread.head.putLongPlain(thread.headPrevOffset, record.entryAddress);
             } else {
                 MutexRecord old = thread.record(count - 1);
                 first = old.entryPointer;
@@ -874,8 +874,8 @@ public final class RobustMutexProtocol {
     }
 
     /**
-     * Stores the {@code prev} field of the entry at {@code entry}: the head's slot, a held record's, or that of
-     * native code's entry, whose memory is {@code nativeEntry}.
+     * Stores the {@code prev} field of the entry at {@code entry}: a held record's, or that of native code's
+     * entry, whose memory is {@code nativeEntry}; nothing for the head.
      */
     private void putPrev(RobustThread thread, long entry, long value, AtomicMemory nativeEntry) {
         putLink(thread, entry, value, nativeEntry, false);
@@ -889,19 +889,19 @@ public final class RobustMutexProtocol {
     /**
      * Stores one list field of the entry at {@code entry}, wherever it lives: {@code next} with release (the
      * store that changes what the kernel walks), or {@code prev} plainly. Every entry keeps {@code next} 8 bytes
-     * after {@code prev}.
+     * after {@code prev}. The head has no {@code prev} this library writes: glibc keeps one before its head
+     * ({@code robust_prev}) but never reads it, nor does the kernel (protocol.md, "Sharing the list with glibc").
      */
     private void putLink(RobustThread thread, long entry, long value, AtomicMemory nativeEntry, boolean next) {
-        AtomicMemory memory;
-        int prevOffset;
         if (entry == thread.headAddress) {
-            memory = thread.head;
-            prevOffset = thread.headPrevOffset;
-        } else {
-            MutexRecord held = thread.heldAt(entry);
-            memory = held != null ? held.memory : nativeEntry;
-            prevOffset = held != null ? held.prevOffset : 0;
+            if (next) {
+                thread.head.putLongRelease(thread.listNextOffset, value);
+            }
+            return;
         }
+        MutexRecord held = thread.heldAt(entry);
+        AtomicMemory memory = held != null ? held.memory : nativeEntry;
+        int prevOffset = held != null ? held.prevOffset : 0;
         if (next) {
             memory.putLongRelease(prevOffset + RobustListHeadDescriptor.PREV_SLOT_SIZE, value);
         } else {
@@ -952,7 +952,6 @@ public final class RobustMutexProtocol {
             }
             memory.putIntPlain(linked.pidOffset, 0);
             head.putLongRelease(thread.pendingOffset, linked.entryPointer);
-            head.putLongPlain(thread.headPrevOffset, thread.headAddress);
             head.putLongRelease(thread.listNextOffset, thread.headAddress);
             releaseOrClearPending(thread, linked, 0);
             thread.remove(0);

@@ -46,12 +46,6 @@ public final class RobustThread {
     /** The offset of list.next in {@link #head}. */
     final int listNextOffset;
     /**
-     * The offset in {@link #head} of the 8 bytes just before the head: the {@code prev} field that an entry
-     * whose {@code next} is the head would have, written (never read) by the list discipline when the last
-     * entry is linked or unlinked (protocol.md, "Sharing the list with glibc").
-     */
-    final int headPrevOffset;
-    /**
      * Whether the head is one this library found registered (glibc's) and links its records into, sharing the
      * list with native code of the same thread; false for a head the library registered itself.
      */
@@ -89,15 +83,11 @@ public final class RobustThread {
      * Creates the state of a thread whose head is registered.
      *
      * @param tid the thread's TID
-     * @param head memory holding the head and the 8 bytes before it
-     * @param headOffset the head's offset in that memory, at least 8
+     * @param head memory holding the head
+     * @param headOffset the head's offset in that memory
      * @param joined whether the head was registered by someone else (glibc) and is shared with them
      */
     public RobustThread(int tid, AtomicMemory head, int headOffset, boolean joined) {
-        if (headOffset < RobustListHeadDescriptor.PREV_SLOT_SIZE) {
-            throw new IllegalArgumentException("headOffset " + headOffset + ": the 8 bytes before the head are"
-                    + " part of the list");
-        }
         this.owner = Thread.currentThread();
         this.tid = tid;
         this.head = head;
@@ -106,7 +96,6 @@ public final class RobustThread {
         this.pendingAddress = headAddress + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.pendingOffset = headOffset + RobustListHeadDescriptor.LIST_OP_PENDING_OFFSET;
         this.listNextOffset = headOffset + RobustListHeadDescriptor.LIST_NEXT_OFFSET;
-        this.headPrevOffset = headOffset - RobustListHeadDescriptor.PREV_SLOT_SIZE;
         this.joined = joined;
     }
 
@@ -256,7 +245,6 @@ public final class RobustThread {
      * small enough for the JIT to inline.
      */
     void linkIntoEmptyList(MutexRecord record) {
-        head.putLongPlain(headPrevOffset, record.entryAddress);
         AtomicMemory memory = record.memory;
         memory.putLongPlain(record.nextOffset, headAddress);
         memory.putLongPlain(record.prevOffset, headAddress);
