@@ -481,6 +481,91 @@ class RobustMutexThreadsTest {
         }
     }
 
+    /**
+     * An unlock refused for damaged list fields changes nothing: a mutex acquired after an owner death stays
+     * INCONSISTENT (not made NOT_RECOVERABLE by the refused release) with its holder's pid, so that once the
+     * fields are right again its holder can still repair it and release it consistent.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aRefusedUnlockLeavesTheMutexAsItWas(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("refused-unlock"), 4096)) {
+            RobustMutex first = region.mutex(0, kind);
+            RobustMutex second = region.mutex(64, kind);
+            Threads.runToEnd("dies-holding", () -> first.acquire());
+            await().atMost(Duration.ofSeconds(30)).until(() -> first.snapshot().ownerDied());
+            Threads.runToEnd("damaged", () -> {
+                Acquisition acquisition = first.acquire();
+                assertTrue(acquisition.ownerDied());
+                second.lock();
+                MutexSnapshot before = first.snapshot();
+                ByteBuffer bytes = region.buffer();
+                long next = bytes.getLong(32);
+                bytes.putLong(32, 3);
+                assertThrows(MutexDamagedException.class, first::unlock);
+                assertEquals(before, first.snapshot(), "the refused unlock changed the record");
+                bytes.putLong(32, next);
+                acquisition.markConsistent();
+                first.unlock();
+                second.unlock();
+                assertEquals(MutexState.CONSISTENT, first.snapshot().state());
+                assertFalse(first.snapshot().locked());
+                return null;
+            });
+        }
+    }
+
+    /**
+     * The warnings of an acquisition that took over a dead owner's mutex are logged once the mutex is held and on
+     * the robust list, and a logger that fails does not change the acquisition: a logger runs the application's
+     * code on the acquiring thread, which may take native robust mutexes of its own (overwriting the
+     * {@code list_op_pending} slot they share) or throw.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void ownerDeathWarningsComeOnceTheMutexIsHeld(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("warned"), 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            Threads.runToEnd("dies-holding", () -> mutex.acquire());
+            await().atMost(Duration.ofSeconds(30)).until(() -> mutex.snapshot().ownerDied());
+            java.util.logging.Logger logger = java.util.logging.Logger.getLogger(
+                    "io.robustmutex.internal.RobustMutexProtocol");
+            List<Boolean> heldWhenLogged = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.logging.Handler handler = new java.util.logging.Handler() {
+                @Override
+                public void publish(java.util.logging.LogRecord record) {
+                    heldWhenLogged.add(mutex.isHeldByCurrentThread());
+                    throw new IllegalStateException("a failing log handler");
+                }
+
+                @Override
+                public void flush() {
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            logger.addHandler(handler);
+            try {
+                Threads.runToEnd("acquirer", () -> {
+                    try (Acquisition acquisition = mutex.acquire()) {
+                        assertTrue(acquisition.ownerDied());
+                        acquisition.markConsistent();
+                    }
+                    return null;
+                });
+            } finally {
+                logger.removeHandler(handler);
+            }
+            assertFalse(heldWhenLogged.isEmpty(), "the owner death was not logged");
+            assertEquals(List.of(true), List.copyOf(new java.util.LinkedHashSet<>(heldWhenLogged)),
+                    "logged before the mutex was recorded as held");
+            assertFalse(mutex.snapshot().locked());
+            assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
+        }
+    }
+
     /** Conditions are not supported yet. */
     @ParameterizedTest
     @EnumSource(MutexKind.class)

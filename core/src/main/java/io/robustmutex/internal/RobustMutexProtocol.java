@@ -452,8 +452,8 @@ public final class RobustMutexProtocol {
             memory.putIntRelease(record.stampOffset, record.bootStamp);
             kernel.futexWake(record.stampAddress, Integer.MAX_VALUE);
             if (takenOver) {
-                LOG.log(System.Logger.Level.WARNING, "{0}: held by tid {1} since an earlier boot; taken over as an"
-                        + " owner death", record, owner);
+                thread.takenOverFrom = owner;
+                thread.takenOverSinceEarlierBoot = true;
                 return STALE_TAKEN_OVER;
             }
             return STALE_NONE;
@@ -517,8 +517,8 @@ public final class RobustMutexProtocol {
         boolean acquired;
         try {
             acquired = record.pi
-                    ? lockPiSlow(record, thread.tid, deadline, interruptible)
-                    : lockNormalSlow(record, thread.tid, deadline, interruptible);
+                    ? lockPiSlow(thread, record, deadline, interruptible)
+                    : lockNormalSlow(thread, record, deadline, interruptible);
         } catch (Throwable failure) {
             // Not acquired: the pending slot must not keep naming the record.
             thread.head.putLongRelease(thread.pendingOffset, 0);
@@ -553,8 +553,6 @@ public final class RobustMutexProtocol {
                 while (!memory.compareAndSetInt(record.wordOffset, word, word & ~FutexWord.OWNER_DIED)) {
                     word = memory.getIntVolatile(record.wordOffset);
                 }
-                LOG.log(System.Logger.Level.WARNING, "{0}: its owner died holding it; tid {1} of process {2}"
-                        + " acquired it and is told so", record, thread.tid, pid);
             }
         }
 
@@ -562,6 +560,11 @@ public final class RobustMutexProtocol {
         // Recorded as held before pending is cleared, so that a closing mapping always sees one or the other.
         thread.push(record);
         thread.head.putLongRelease(thread.pendingOffset, 0);
+        if (ownerDied) {
+            // Only now: a logger runs the application's code on this thread, which may take native robust
+            // mutexes (and so overwrite the list_op_pending slot they share) or fail.
+            warnOwnerDied(thread, record);
+        }
 
         int state = memory.getIntPlain(record.stateOffset);
         long token = memory.getLongPlain(record.tokenOffset);
@@ -583,8 +586,9 @@ public final class RobustMutexProtocol {
      * between its release and its wake) finds the word free when it looks again, and a waiter behind an owner
      * that is gone without the kernel releasing the word takes it over.
      */
-    private boolean lockNormalSlow(MutexRecord record, int tid, long deadline, boolean interruptible)
+    private boolean lockNormalSlow(RobustThread thread, MutexRecord record, long deadline, boolean interruptible)
             throws InterruptedException {
+        int tid = thread.tid;
         AtomicMemory memory = record.memory;
         int assumeWaiters = 0;
         // Whether our last FUTEX_WAIT returned 0: an unlocker's single wake was spent on us. Leaving without
@@ -634,7 +638,7 @@ public final class RobustMutexProtocol {
                     throw Errno.exception("futex(FUTEX_WAIT)", -result);
                 }
                 woken = result == 0;
-                if (result == -Errno.ETIMEDOUT && takeOverIfOwnerGone(record, tid, assumeWaiters)) {
+                if (result == -Errno.ETIMEDOUT && takeOverIfOwnerGone(thread, record, assumeWaiters)) {
                     return true;
                 }
                 if (interruptible && Thread.interrupted()) {
@@ -652,8 +656,9 @@ public final class RobustMutexProtocol {
      * PI contended path: the kernel queues us by priority, takes over a word holding only OWNER_DIED, and
      * hands the lock over on the owner's {@code FUTEX_UNLOCK_PI}.
      */
-    private boolean lockPiSlow(MutexRecord record, int tid, long deadline, boolean interruptible)
+    private boolean lockPiSlow(RobustThread thread, MutexRecord record, long deadline, boolean interruptible)
             throws InterruptedException {
+        int tid = thread.tid;
         AtomicMemory memory = record.memory;
         while (true) {
             int result;
@@ -692,7 +697,7 @@ public final class RobustMutexProtocol {
                 // it over first: the kernel is asked again at once. If the owner still looks like a possible
                 // holder (its TID was taken again in between), the kernel would answer the same at once: wait a
                 // re-check interval first, within the deadline.
-                if (takeOverIfOwnerGone(record, tid, 0)) {
+                if (takeOverIfOwnerGone(thread, record, 0)) {
                     return true;
                 }
                 int word = memory.getIntVolatile(record.wordOffset);
@@ -748,7 +753,8 @@ public final class RobustMutexProtocol {
      *     waiter that slept)
      * @return true when the caller now holds the word, flagged OWNER_DIED
      */
-    private boolean takeOverIfOwnerGone(MutexRecord record, int tid, int keep) {
+    private boolean takeOverIfOwnerGone(RobustThread thread, MutexRecord record, int keep) {
+        int tid = thread.tid;
         int word = record.memory.getIntVolatile(record.wordOffset);
         int owner = word & FutexWord.TID_MASK;
         if (owner == 0 || owner == tid || kernel.couldHold(owner)) {
@@ -758,9 +764,33 @@ public final class RobustMutexProtocol {
         if (!record.memory.compareAndSetInt(record.wordOffset, word, update)) {
             return false;
         }
-        LOG.log(System.Logger.Level.WARNING, "{0}: owner tid {1} no longer exists and the kernel did not release"
-                + " the mutex; taken over as an owner death", record, owner);
+        thread.takenOverFrom = owner;
+        thread.takenOverSinceEarlierBoot = false;
         return true;
+    }
+
+    /**
+     * Logs an acquisition's owner death, and the take-over before it if there was one, once the record is held,
+     * linked and no longer pending. A failing logger does not fail an acquisition that is complete.
+     */
+    private void warnOwnerDied(RobustThread thread, MutexRecord record) {
+        int owner = thread.takenOverFrom;
+        boolean earlierBoot = thread.takenOverSinceEarlierBoot;
+        thread.takenOverFrom = 0;
+        thread.takenOverSinceEarlierBoot = false;
+        try {
+            if (owner != 0 && earlierBoot) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: held by tid {1} since an earlier boot; taken over as an"
+                        + " owner death", record, owner);
+            } else if (owner != 0) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: owner tid {1} no longer exists and the kernel did not"
+                        + " release the mutex; taken over as an owner death", record, owner);
+            }
+            LOG.log(System.Logger.Level.WARNING, "{0}: its owner died holding it; tid {1} of process {2} acquired it"
+                    + " and is told so", record, thread.tid, pid);
+        } catch (RuntimeException failure) {
+            // The mutex is held and the caller is told of the death by the return value; the log is only a copy.
+        }
     }
 
     private static IllegalStateException namesCaller(MutexRecord record, int tid, int word) {
@@ -847,13 +877,9 @@ public final class RobustMutexProtocol {
         if (thread.joined) {
             // Its neighbours may be native code's entries: the record's own fields name them. Only this thread
             // writes them (native code running on it included), so they are what the last link or unlink left.
+            checkListFields(thread, record);
             next = record.memory.getLongPlain(record.nextOffset);
             prev = record.memory.getLongPlain(record.prevOffset);
-            if (!plausibleEntry(next & ~RobustListHeadDescriptor.PI_BIT) || !plausibleEntry(prev)) {
-                throw new MutexDamagedException(String.format("%s: its robust list fields were overwritten while"
-                        + " it was held (prev=0x%x, next=0x%x): something other than this thread wrote them; it"
-                        + " stays held", record, prev, next));
-            }
             nativeNext = nativeEntryOrNull(thread, next & ~RobustListHeadDescriptor.PI_BIT);
             nativePrev = nativeEntryOrNull(thread, prev & ~RobustListHeadDescriptor.PI_BIT);
         } else {
@@ -863,6 +889,25 @@ public final class RobustMutexProtocol {
         }
         putPrev(thread, next & ~RobustListHeadDescriptor.PI_BIT, prev, nativeNext);
         putNextRelease(thread, prev & ~RobustListHeadDescriptor.PI_BIT, next, nativePrev);
+    }
+
+    /**
+     * On a joined list, refuses to unlink a held record whose list fields hold what no entry can be: something
+     * other than this thread overwrote them, and following them would write through a wild pointer.
+     *
+     * @throws MutexDamagedException when they do; the record stays held and on the list
+     */
+    private static void checkListFields(RobustThread thread, MutexRecord record) {
+        if (!thread.joined) {
+            return;
+        }
+        long next = record.memory.getLongPlain(record.nextOffset);
+        long prev = record.memory.getLongPlain(record.prevOffset);
+        if (!plausibleEntry(next & ~RobustListHeadDescriptor.PI_BIT) || !plausibleEntry(prev)) {
+            throw new MutexDamagedException(String.format("%s: its robust list fields were overwritten while it was"
+                    + " held (prev=0x%x, next=0x%x): something other than this thread wrote them; it stays held,"
+                    + " unchanged", record, prev, next));
+        }
     }
 
     /**
@@ -984,8 +1029,12 @@ public final class RobustMutexProtocol {
 
     private void becomeNotRecoverable(MutexRecord record) {
         record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
-        LOG.log(System.Logger.Level.WARNING, "{0}: released without being marked consistent after its owner died;"
-                + " it is not recoverable until reinitialize() is called", record);
+        try {
+            LOG.log(System.Logger.Level.WARNING, "{0}: released without being marked consistent after its owner"
+                    + " died; it is not recoverable until reinitialize() is called", record);
+        } catch (RuntimeException failure) {
+            // A failing logger does not fail the release; the state field says what the log would have.
+        }
     }
 
     private void unlockGeneral(RobustThread thread, MutexRecord record, boolean keepInconsistent) {
@@ -1003,6 +1052,8 @@ public final class RobustMutexProtocol {
         // keeps.
         MutexRecord linked = thread.record(index);
         AtomicMemory memory = linked.memory;
+        // Before anything changes: a release refused for damaged list fields leaves the record as it was.
+        checkListFields(thread, linked);
         if (!keepInconsistent
                 && memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
             becomeNotRecoverable(linked);
@@ -1236,7 +1287,7 @@ public final class RobustMutexProtocol {
         if (control != null && control.getIntVolatile(0) != 0) {
             throw refuseClosed(thread, record);
         }
-        if (takeOverIfOwnerGone(record, thread.tid, 0)) {
+        if (takeOverIfOwnerGone(thread, record, 0)) {
             return acquired(thread, record, true, true);
         }
         thread.head.putLongRelease(thread.pendingOffset, 0);

@@ -78,6 +78,13 @@ public final class RobustThread {
     AtomicMemory nativeFirst;
     /** The address {@link #nativeFirst} was made for. */
     long nativeFirstAddress;
+    /**
+     * The TID of a gone owner whose word the thread's acquisition in progress took over, 0 for none: the take-over
+     * is logged once the acquisition is complete, not while the word is taken but not yet on the list.
+     */
+    int takenOverFrom;
+    /** Whether {@link #takenOverFrom} held the word since an earlier boot (else its TID named no thread). */
+    boolean takenOverSinceEarlierBoot;
 
     /**
      * Creates the state of a thread whose head is registered.
