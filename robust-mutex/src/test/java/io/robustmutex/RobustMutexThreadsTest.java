@@ -465,19 +465,30 @@ class RobustMutexThreadsTest {
             Threads.runToEnd("damaged", () -> {
                 first.lock();
                 second.lock();
-                ByteBuffer bytes = region.buffer();
-                long next = bytes.getLong(32);
-                bytes.putLong(32, 3);
-                MutexDamagedException damaged = assertThrows(MutexDamagedException.class, first::unlock);
+                MutexDamagedException damaged = unlockWithDamagedNext(region, first);
                 assertTrue(damaged.getMessage().contains("next=0x3"), damaged.getMessage());
                 assertTrue(first.isHeldByCurrentThread());
-                bytes.putLong(32, next);
                 first.unlock();
                 second.unlock();
                 assertFalse(first.snapshot().locked());
                 assertFalse(second.snapshot().locked());
                 return null;
             });
+        }
+    }
+
+    /**
+     * Unlocks the record at offset 0 of the region while its list {@code next} field holds 3, which no entry can
+     * be; expects the refusal, then puts the field back.
+     */
+    private static MutexDamagedException unlockWithDamagedNext(SharedMemory region, RobustMutex first) {
+        ByteBuffer bytes = region.buffer();
+        long next = bytes.getLong(32);
+        bytes.putLong(32, 3);
+        try {
+            return assertThrows(MutexDamagedException.class, first::unlock);
+        } finally {
+            bytes.putLong(32, next);
         }
     }
 
@@ -499,12 +510,8 @@ class RobustMutexThreadsTest {
                 assertTrue(acquisition.ownerDied());
                 second.lock();
                 MutexSnapshot before = first.snapshot();
-                ByteBuffer bytes = region.buffer();
-                long next = bytes.getLong(32);
-                bytes.putLong(32, 3);
-                assertThrows(MutexDamagedException.class, first::unlock);
+                unlockWithDamagedNext(region, first);
                 assertEquals(before, first.snapshot(), "the refused unlock changed the record");
-                bytes.putLong(32, next);
                 acquisition.markConsistent();
                 first.unlock();
                 second.unlock();
