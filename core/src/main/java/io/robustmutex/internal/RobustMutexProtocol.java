@@ -328,9 +328,14 @@ public final class RobustMutexProtocol {
         }
     }
 
-    /** The mapping is closing: nothing may touch it; clears the pending slot that named the record. */
+    /**
+     * The mapping is closing: nothing may touch it. Clears the pending slot that named the record, and unmaps the
+     * mapping if that slot was the last thing naming it.
+     */
     private static IllegalStateException refuseClosed(RobustThread thread, MutexRecord record) {
         thread.head.putLongRelease(thread.pendingOffset, 0);
+        // The closer may have found our pending slot naming the record and left the mapping to the last user.
+        letClosingMappingGo(record);
         return new IllegalStateException(record + ": its file is closed");
     }
 

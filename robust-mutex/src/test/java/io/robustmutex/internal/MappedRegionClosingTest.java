@@ -2,8 +2,11 @@ package io.robustmutex.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.robustmutex.MutexKind;
+import io.robustmutex.RobustMutex;
 import io.robustmutex.SharedMemory;
 import io.robustmutex.testing.ChildProcess;
+import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -34,6 +37,16 @@ class MappedRegionClosingTest {
     @Test
     void aFailedBarrierLeavesTheMapping() {
         assertEquals(List.of("CLOSED", "RETRY unmapped=0 mapped=1"), run("fail"));
+    }
+
+    /**
+     * A lock that stored its pending slot before the close, and so kept the region mapped when the closer tried
+     * to unmap it, and is then refused because the region is closing, lets the region go: it may have been the
+     * last thing naming it, and nothing else may ever try again.
+     */
+    @Test
+    void aLockRefusedByAClosingRegionLetsItGo() {
+        assertEquals(List.of("CLOSED mapped=1", "REFUSED", "AFTER mapped=0"), run("refused"));
     }
 
     private List<String> run(String mode) {
@@ -80,6 +93,28 @@ class MappedRegionClosingTest {
             proceed.countDown();
             closer.join(TimeUnit.SECONDS.toMillis(60));
             System.out.println("AFTER mapped=" + MappedRegion.mapped());
+        } else if (args[0].equals("refused")) {
+            SharedMemory region = SharedMemory.map(path, 4096);
+            RobustMutex mutex = region.mutex(0, MutexKind.NORMAL);
+            mutex.lock();
+            mutex.unlock();
+            MutexRecord record = (MutexRecord) field(mutex, "record");
+            RobustMutexProtocol protocol = (RobustMutexProtocol) field(mutex, "protocol");
+            RobustThread thread = protocol.kernel().currentThreadIfRegistered();
+            // The first step of a lock, taken before the close: the pending slot names the record.
+            thread.head.putLongRelease(thread.pendingOffset, record.entryPointer);
+            Thread closer = new Thread(region::close, "closer");
+            closer.start();
+            closer.join(TimeUnit.SECONDS.toMillis(60));
+            System.out.println("CLOSED mapped=" + MappedRegion.mapped());
+            // The rest of that lock (it passed the handle's open check before the close): refused.
+            try {
+                protocol.lockFast(record, RobustMutexProtocol.WAIT_FOREVER);
+                System.out.println("LOCKED");
+            } catch (IllegalStateException e) {
+                System.out.println("REFUSED");
+            }
+            System.out.println("AFTER mapped=" + MappedRegion.mapped());
         } else {
             MappedRegion.useMembarrier(new Membarrier(() -> {
                 throw new IllegalStateException("membarrier refused");
@@ -94,5 +129,11 @@ class MappedRegionClosingTest {
             int unmapped = MappedRegion.retryClosing();
             System.out.println("RETRY unmapped=" + unmapped + " mapped=" + MappedRegion.mapped());
         }
+    }
+
+    private static Object field(Object owner, String name) throws ReflectiveOperationException {
+        Field field = owner.getClass().getDeclaredField(name);
+        field.setAccessible(true);
+        return field.get(owner);
     }
 }
