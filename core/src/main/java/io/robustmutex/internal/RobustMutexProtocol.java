@@ -869,9 +869,8 @@ public final class RobustMutexProtocol {
     /**
      * Unlinks held entry {@code index} from the thread's robust list: its successor's {@code prev} becomes its
      * {@code prev}, then its predecessor's {@code next} becomes its {@code next} (PI bit included) with a release
-     * store, which takes it off the list the kernel walks. Everything that can fail comes before the first store.
-     *
-     * @throws MutexDamagedException when the record's list fields, on a joined list, hold what no entry can be
+     * store, which takes it off the list the kernel walks. Everything that can fail comes before the first store;
+     * the caller has checked the record's list fields ({@link #checkListFields}).
      */
     private void unlink(RobustThread thread, int index) {
         MutexRecord record = thread.record(index);
@@ -882,7 +881,6 @@ public final class RobustMutexProtocol {
         if (thread.joined) {
             // Its neighbours may be native code's entries: the record's own fields name them. Only this thread
             // writes them (native code running on it included), so they are what the last link or unlink left.
-            checkListFields(thread, record);
             next = record.memory.getLongPlain(record.nextOffset);
             prev = record.memory.getLongPlain(record.prevOffset);
             nativeNext = nativeEntryOrNull(thread, next & ~RobustListHeadDescriptor.PI_BIT);
@@ -1065,13 +1063,7 @@ public final class RobustMutexProtocol {
         }
         memory.putIntPlain(linked.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
-        try {
-            unlink(thread, index);
-        } catch (MutexDamagedException damaged) {
-            // Nothing was unlinked: the record stays held and on the list; pending must not name it twice.
-            thread.head.putLongRelease(thread.pendingOffset, 0);
-            throw damaged;
-        }
+        unlink(thread, index);
         releaseOrClearPending(thread, linked, index);
         thread.remove(index);
         Reference.reachabilityFence(memory);
