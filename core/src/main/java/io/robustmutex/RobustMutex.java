@@ -1,9 +1,14 @@
 package io.robustmutex;
 
 import io.robustmutex.internal.ApiBridge;
+import io.robustmutex.internal.ConditionProtocol;
+import io.robustmutex.internal.ConditionRecord;
+import io.robustmutex.internal.ConditionRecordDescriptor;
+import io.robustmutex.internal.MappedMemory;
 import io.robustmutex.internal.MappedRegion;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
+import io.robustmutex.internal.NativeMemory;
 import io.robustmutex.internal.OpenFlag;
 import io.robustmutex.internal.RobustMutexProtocol;
 import java.nio.ByteBuffer;
@@ -255,14 +260,21 @@ public final class RobustMutex implements Lock {
     }
 
     /**
-     * Not supported yet.
+     * A condition for the threads of this JVM, with the {@link Condition} contract and this mutex's owner-died
+     * policy ({@link RobustCondition}). Its sequence lives in memory private to this process, so threads of other
+     * processes cannot wait on it or signal it: for those, use a condition in the shared memory,
+     * {@link MutexFile#condition(int, RobustMutex)} or {@link SharedMemory#condition(long, RobustMutex)}.
      *
-     * @return never
-     * @throws UnsupportedOperationException always
+     * @return a new condition
      */
     @Override
-    public Condition newCondition() {
-        throw new UnsupportedOperationException("RobustMutex does not support conditions yet");
+    public RobustCondition newCondition() {
+        ByteBuffer memory = NativeMemory.allocateAligned(ConditionRecordDescriptor.SIZE,
+                ConditionRecordDescriptor.ALIGNMENT);
+        MappedMemory atomic = MappedMemory.of(memory);
+        ConditionRecordDescriptor.initialize(atomic, 0);
+        return new RobustCondition(new ConditionRecord(atomic, 0, name + " condition", null),
+                new ConditionProtocol(protocol), this, open, null, name + " (a condition of this JVM)");
     }
 
     private int lockUninterruptibly(long deadline) {
@@ -292,6 +304,30 @@ public final class RobustMutex implements Lock {
         if (result == RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
             recover();
         }
+    }
+
+    /**
+     * The previous owner died, found by a condition's wait, which must return with the mutex held: the recovery
+     * handler repairs and the mutex is marked consistent; without one, the mutex stays held, INCONSISTENT, and
+     * its release by the caller leaves it so for its next acquirer.
+     */
+    void recoverHeld() {
+        RecoveryHandler handler = recoveryHandler;
+        if (handler == null) {
+            protocol.keepInconsistentAtRelease(record);
+            throw new OwnerDiedException(this + ": its previous owner died holding it while this thread waited on a"
+                    + " condition, so the data it protects may be half-updated. The mutex is held again, as a"
+                    + " condition's wait must return, and still INCONSISTENT: releasing it leaves it so, and its"
+                    + " next acquirer is told too. Set a recovery handler with setRecoveryHandler(...) to repair"
+                    + " inside the wait, or repair here and call markConsistent()");
+        }
+        try {
+            handler.recover(this);
+        } catch (Throwable failure) {
+            throw new MutexNotRecoverableException(this + ": the recovery handler failed after a condition's wait;"
+                    + " the mutex is held again and becomes not recoverable when released", failure);
+        }
+        protocol.markConsistent(record);
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.ConditionProtocol;
+import io.robustmutex.internal.ConditionRecord;
+import io.robustmutex.internal.ConditionRecordDescriptor;
 import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.HostIdentity;
 import io.robustmutex.internal.LinuxBackend;
@@ -224,6 +227,66 @@ public final class SharedMemory implements AutoCloseable {
                     + " mutex, not " + kind);
         }
         return existing;
+    }
+
+    /**
+     * The condition whose record starts at {@code offset}, used with {@code mutex}, initializing the record when
+     * it is all zeros. Every process that names the same offset (and a mutex at the same offset) shares it.
+     *
+     * @param offset a multiple of 64 with 64 bytes after it in the region, not a mutex's
+     * @param mutex the mutex waiters hold, from this region or any other
+     * @return the condition
+     * @throws IllegalArgumentException when the offset is misaligned, out of bounds, or holds something other
+     *     than a condition record
+     * @throws IllegalStateException when this handle is closed
+     */
+    public RobustCondition condition(long offset, RobustMutex mutex) {
+        Objects.requireNonNull(mutex, "mutex");
+        open.ensureOpen();
+        ConditionRecordDescriptor.checkOffset(offset, region.size());
+        int at = (int) offset;
+        if (mutexes.containsKey(at)) {
+            throw new IllegalArgumentException(path + ": offset=" + offset + " holds a mutex, not a condition");
+        }
+        region.enter();
+        try {
+            int kindOffset = at + ConditionRecordDescriptor.KIND_OFFSET;
+            if (region.memory().getIntVolatile(kindOffset) == 0) {
+                initializeConditionUnderFileLock(at);
+            }
+            int kindWord = region.memory().getIntVolatile(kindOffset);
+            if (kindWord != ConditionRecordDescriptor.KIND_WORD) {
+                throw new IllegalArgumentException(String.format("%s: offset=%d holds no condition record (kind"
+                        + " word=0x%08x)%s", path, offset, kindWord, MutexRecord.decodeKind(kindWord) != null
+                        ? ": a mutex is there" : ": is the caller's own data there?"));
+            }
+            String name = path + "@" + offset + " (condition)";
+            return new RobustCondition(new ConditionRecord(region.memory(), at, name, region),
+                    new ConditionProtocol(protocol), mutex, open, region, name);
+        } finally {
+            region.exit();
+        }
+    }
+
+    private void initializeConditionUnderFileLock(int offset) {
+        try {
+            region.underFileLock(() -> {
+                if (region.memory().getIntVolatile(offset + ConditionRecordDescriptor.KIND_OFFSET) != 0) {
+                    return null;
+                }
+                for (int field = 0; field < ConditionRecordDescriptor.SIZE; field += 8) {
+                    if (region.memory().getLongVolatile(offset + field) != 0) {
+                        throw new IllegalArgumentException(path + ": offset=" + offset + " is not an all-zero record"
+                                + " and has no condition kind: is the caller's own data there?");
+                    }
+                }
+                ConditionRecordDescriptor.initialize(region.memory(), offset);
+                return null;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot lock the file to initialize the condition at offset "
+                    + offset + ": " + e.getMessage(), e);
+        }
     }
 
     private RobustMutex create(int offset, MutexKind kind) {

@@ -572,13 +572,4 @@ class RobustMutexThreadsTest {
             assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
         }
     }
-
-    /** Conditions are not supported yet. */
-    @ParameterizedTest
-    @EnumSource(MutexKind.class)
-    void newConditionIsUnsupported(MutexKind kind) throws Exception {
-        try (MutexFile file = file(kind)) {
-            assertThrows(UnsupportedOperationException.class, () -> file.mutex(0).newCondition());
-        }
-    }
 }

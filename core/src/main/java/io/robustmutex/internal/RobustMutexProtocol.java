@@ -996,7 +996,7 @@ public final class RobustMutexProtocol {
             // sharing it holds nothing). The record linked is the one used: the caller's may be another mapping
             // of the same mutex, perhaps closed since, while the hold keeps the linked one's mapping.
             if (memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-                becomeNotRecoverable(linked);
+                inconsistentAtRelease(thread, linked, false);
             }
             memory.putIntPlain(linked.pidOffset, 0);
             head.putLongRelease(thread.pendingOffset, linked.entryPointer);
@@ -1030,6 +1030,79 @@ public final class RobustMutexProtocol {
         unlockGeneral(thread, record, true);
     }
 
+    /**
+     * The last hold of an INCONSISTENT record is being released: it becomes not recoverable, unless the caller
+     * keeps it inconsistent or an await that found the owner's death asked for that
+     * ({@link #keepInconsistentAtRelease}).
+     */
+    private void inconsistentAtRelease(RobustThread thread, MutexRecord linked, boolean keepInconsistent) {
+        if (thread.releaseUnrepaired == linked.identity) {
+            thread.releaseUnrepaired = RobustThread.NONE;
+        } else if (!keepInconsistent) {
+            becomeNotRecoverable(linked);
+        }
+    }
+
+    /**
+     * Asks that the last release of a held INCONSISTENT record leave it INCONSISTENT, so that its next acquirer
+     * is told of the owner's death in turn: for a condition's await that re-acquired the mutex from an owner that
+     * died, had no way to repair, and must return with the mutex held. Marking it consistent first cancels this.
+     *
+     * @param record a record the calling thread holds
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    public void keepInconsistentAtRelease(MutexRecord record) {
+        RobustThread thread = registeredThreadFor(record);
+        if (thread == null || thread.indexOf(record.identity) < 0) {
+            throw notHeld(record, thread);
+        }
+        thread.releaseUnrepaired = record.identity;
+    }
+
+    /**
+     * For a condition's await: releases every hold of a record the calling thread holds, by the robust unlock.
+     *
+     * @param record the record
+     * @return the hold count it had, for {@link #relockAfterWait}
+     * @throws IllegalMonitorStateException when the calling thread does not hold it
+     */
+    public int releaseForWait(MutexRecord record) {
+        RobustThread thread = registeredThreadFor(record);
+        int index = thread == null ? -1 : thread.indexOf(record.identity);
+        if (index < 0) {
+            throw notHeld(record, thread);
+        }
+        int holds = thread.holds(index);
+        thread.setHolds(index, 1);
+        try {
+            unlock(record);
+        } catch (RuntimeException | Error failure) {
+            int still = thread.indexOf(record.identity);
+            if (still >= 0) {
+                // Refused before anything changed: the caller holds it as before.
+                thread.setHolds(still, holds);
+            }
+            throw failure;
+        }
+        return holds;
+    }
+
+    /**
+     * For a condition's await: re-acquires a record released by {@link #releaseForWait}, waiting as long as it
+     * takes, and restores its hold count.
+     *
+     * @param record the record
+     * @param holds the hold count to restore
+     * @return {@link #ACQUIRED} or {@link #ACQUIRED_OWNER_DIED}
+     * @throws MutexNotRecoverableException when the mutex is not recoverable; nothing is held
+     */
+    public int relockAfterWait(MutexRecord record, int holds) {
+        int result = lockFast(record, WAIT_FOREVER);
+        RobustThread thread = threadFor(record);
+        thread.setHolds(thread.indexOf(record.identity), holds);
+        return result;
+    }
+
     private void becomeNotRecoverable(MutexRecord record) {
         record.memory.putIntRelease(record.stateOffset, MutexRecordDescriptor.STATE_NOT_RECOVERABLE);
         try {
@@ -1057,9 +1130,8 @@ public final class RobustMutexProtocol {
         AtomicMemory memory = linked.memory;
         // Before anything changes: a release refused for damaged list fields leaves the record as it was.
         checkListFields(thread, linked);
-        if (!keepInconsistent
-                && memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
-            becomeNotRecoverable(linked);
+        if (memory.getIntPlain(linked.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
+            inconsistentAtRelease(thread, linked, keepInconsistent);
         }
         memory.putIntPlain(linked.pidOffset, 0);
         thread.head.putLongRelease(thread.pendingOffset, linked.entryPointer);
@@ -1214,6 +1286,10 @@ public final class RobustMutexProtocol {
         MutexRecord held = heldRecord(record, "markConsistent");
         if (held.memory.getIntPlain(held.stateOffset) == MutexRecordDescriptor.STATE_INCONSISTENT) {
             held.memory.putIntRelease(held.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
+        }
+        RobustThread thread = registeredThreadFor(record);
+        if (thread != null && thread.releaseUnrepaired == held.identity) {
+            thread.releaseUnrepaired = RobustThread.NONE;
         }
     }
 

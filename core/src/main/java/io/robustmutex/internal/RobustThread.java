@@ -85,6 +85,13 @@ public final class RobustThread {
     int takenOverFrom;
     /** Whether {@link #takenOverFrom} held the word since an earlier boot (else its TID named no thread). */
     boolean takenOverSinceEarlierBoot;
+    /**
+     * The identity of a held mutex whose last release is to leave it INCONSISTENT instead of making it not
+     * recoverable ({@link RobustMutexProtocol#keepInconsistentAtRelease}), or {@link #NONE}.
+     */
+    long releaseUnrepaired = NONE;
+    /** No identity. */
+    static final long NONE = Long.MIN_VALUE;
 
     /**
      * Creates the state of a thread whose head is registered.
