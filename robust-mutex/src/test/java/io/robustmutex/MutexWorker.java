@@ -38,9 +38,15 @@ import java.util.concurrent.CountDownLatch;
  *     mutex until killed. An acquisition that finds another process's marker must report the owner's death, and
  *     that process must be in the parent's kill log (offset {@link #KILLED}); otherwise print a line starting
  *     {@code VIOLATION} and exit 3. Each reported death is counted at offset {@link #DEATHS}.</li>
+ * <li>{@code cond-wait REGION KIND}: map a {@link SharedMemory} region, take the mutex at offset 0, print
+ *     {@code WAITING} and wait on the condition at offset {@link #CONDITION} until killed (a signal ends one wait;
+ *     it waits again).</li>
  * </ul>
  */
 public final class MutexWorker {
+
+    /** Offset of the condition of the {@code cond-wait} mode. */
+    static final int CONDITION = 192;
 
     /** Offset of the shared counter in an increment region. */
     static final int COUNTER = 64;
@@ -102,6 +108,17 @@ public final class MutexWorker {
                 try (SharedMemory region = SharedMemory.map(Path.of(args[1]), 4096);
                         Acquisition held = region.mutex(0, MutexKind.valueOf(args[2])).acquire()) {
                     System.out.println("ACQUIRED ownerDied=" + held.ownerDied());
+                }
+            }
+            case "cond-wait" -> {
+                SharedMemory region = SharedMemory.map(Path.of(args[1]), 4096);
+                RobustMutex mutex = region.mutex(0, MutexKind.valueOf(args[2]));
+                RobustCondition condition = region.condition(CONDITION, mutex);
+                mutex.lock();
+                System.out.println("WAITING");
+                while (true) {
+                    condition.awaitUninterruptibly();
+                    System.out.println("WOKEN");
                 }
             }
             case "cross-mapping" -> crossMapping(Path.of(args[1]), MutexKind.valueOf(args[2]), args[3]);
