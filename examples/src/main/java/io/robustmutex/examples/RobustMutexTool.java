@@ -67,6 +67,7 @@ public final class RobustMutexTool {
         COMMANDS.put("reinitialize", new ReinitializeCommand());
         COMMANDS.put("model-check", new ModelCheckCommand());
         COMMANDS.put("torture", new TortureCommand());
+        COMMANDS.put("queue", new QueueCommand());
         COMMANDS.put("example-file-lock", new FileLockExample());
         COMMANDS.put("example-embedded", new EmbeddedMutexExample());
     }

@@ -3,9 +3,7 @@ package io.robustmutex.examples;
 import io.robustmutex.Acquisition;
 import io.robustmutex.MutexKind;
 import io.robustmutex.SharedMemory;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -163,7 +160,7 @@ final class TortureCommand implements RobustMutexTool.Command {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         try (var paths = Files.walk(dir)) {
             for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(path);
@@ -177,7 +174,7 @@ final class TortureCommand implements RobustMutexTool.Command {
         final Path region;
         final SharedMemory memory;
         final ByteBuffer data;
-        final List<Worker> workers = new ArrayList<>();
+        final List<WorkerProcess> workers = new ArrayList<>();
         final List<String> violations = new ArrayList<>();
         int killed;
         int holdersKilled;
@@ -198,7 +195,7 @@ final class TortureCommand implements RobustMutexTool.Command {
             memory.mutex(0, kind);
             TortureWorker.put(data, TortureWorker.A, TortureWorker.TOTAL);
             for (int i = 0; i < processes; i++) {
-                workers.add(new Worker(region, kind));
+                workers.add(new WorkerProcess(TortureWorker.class, region.toString(), kind.name()));
             }
         }
 
@@ -207,7 +204,7 @@ final class TortureCommand implements RobustMutexTool.Command {
             checkWorkers();
             long now = System.nanoTime();
             long committedNow = TortureWorker.get(data, TortureWorker.COMMITTED);
-            boolean anyReady = workers.stream().anyMatch(Worker::ready);
+            boolean anyReady = workers.stream().anyMatch(WorkerProcess::ready);
             if (committedNow != lastCommitted || !anyReady) {
                 lastCommitted = committedNow;
                 lastProgress = now;
@@ -216,14 +213,14 @@ final class TortureCommand implements RobustMutexTool.Command {
                         + " a waiter is asleep on a mutex nobody holds, or the holder is stuck");
                 return;
             }
-            List<Worker> ready = workers.stream().filter(Worker::ready).toList();
+            List<WorkerProcess> ready = workers.stream().filter(WorkerProcess::ready).toList();
             if (ready.size() < 2) {
                 return;
             }
-            Worker victim = null;
+            WorkerProcess victim = null;
             long inside = TortureWorker.get(data, TortureWorker.INSIDE);
             if (random.nextBoolean()) {
-                for (Worker worker : ready) {
+                for (WorkerProcess worker : ready) {
                     if (worker.process.pid() == inside) {
                         victim = worker;
                     }
@@ -243,7 +240,7 @@ final class TortureCommand implements RobustMutexTool.Command {
             }
             killed++;
             workers.remove(victim);
-            workers.add(new Worker(region, kind));
+            workers.add(new WorkerProcess(TortureWorker.class, region.toString(), kind.name()));
         }
 
         private void logKill(long pid) {
@@ -264,7 +261,7 @@ final class TortureCommand implements RobustMutexTool.Command {
                 }
                 violations.add(new String(text, 0, length, StandardCharsets.UTF_8));
             }
-            for (Worker worker : workers) {
+            for (WorkerProcess worker : workers) {
                 if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {
                     violations.add("worker " + worker.process.pid() + " failed (exit " + worker.process.exitValue()
                             + "): " + worker.errors);
@@ -276,7 +273,7 @@ final class TortureCommand implements RobustMutexTool.Command {
         void finish() throws Exception {
             TortureWorker.put(data, TortureWorker.STOP, 1);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            for (Worker worker : workers) {
+            for (WorkerProcess worker : workers) {
                 long left = deadline - System.nanoTime();
                 if (!worker.process.waitFor(Math.max(left, 0), TimeUnit.NANOSECONDS)) {
                     violations.add("worker " + worker.process.pid() + " did not stop within 30 s: asleep for ever?");
@@ -315,63 +312,9 @@ final class TortureCommand implements RobustMutexTool.Command {
         }
 
         void killAll() {
-            for (Worker worker : workers) {
+            for (WorkerProcess worker : workers) {
                 worker.process.destroyForcibly();
             }
-        }
-    }
-
-    /** A worker JVM and what it printed. */
-    private static final class Worker {
-        final Process process;
-        final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-        volatile boolean ready;
-
-        Worker(Path region, MutexKind kind) throws IOException {
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx32m", "-Xss512k", "-XX:-UsePerfData"));
-            if (Runtime.version().feature() >= 22) {
-                command.add("--enable-native-access=ALL-UNNAMED");
-            }
-            command.addAll(LibraryProperties.jvmOptions());
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), TortureWorker.class.getName(),
-                    region.toString(), kind.name()));
-            this.process = new ProcessBuilder(command).start();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = lines.readLine()) != null) {
-                        if (line.equals("READY")) {
-                            ready = true;
-                        }
-                    }
-                } catch (IOException e) {
-                    // The process died; its output ends here.
-                }
-            }, "torture-out-" + process.pid());
-            reader.setDaemon(true);
-            reader.start();
-            Thread errorReader = new Thread(() -> {
-                try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getErrorStream(),
-                        StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = lines.readLine()) != null) {
-                        if (errors.size() < 20) {
-                            errors.add(line);
-                        }
-                    }
-                } catch (IOException e) {
-                    // The process died; its output ends here.
-                }
-            }, "torture-err-" + process.pid());
-            errorReader.setDaemon(true);
-            errorReader.start();
-        }
-
-        boolean ready() {
-            return ready && process.isAlive();
         }
     }
 }
