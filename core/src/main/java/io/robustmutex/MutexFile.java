@@ -1,5 +1,8 @@
 package io.robustmutex;
 
+import io.robustmutex.internal.ConditionProtocol;
+import io.robustmutex.internal.ConditionRecord;
+import io.robustmutex.internal.ConditionRecordDescriptor;
 import io.robustmutex.internal.Errno;
 import io.robustmutex.internal.FileStatus;
 import io.robustmutex.internal.FutexWord;
@@ -40,7 +43,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A file of robust mutexes shared by the processes that open it (design.md section 3): a 4096-byte header
- * followed by 64-byte mutex records. Put it on {@code /dev/shm} for memory speed, or on disk to survive
+ * followed by 64-byte mutex records and, when it was created with conditions, 64-byte condition records
+ * ({@link #condition(int, RobustMutex)}). Put it on {@code /dev/shm} for memory speed, or on disk to survive
  * process restarts.
  *
  * <pre>{@code
@@ -74,10 +78,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * can write.
  *
  * <h2>Validation</h2>
- * A file that is not a complete mutex file of format version 1 is refused with a
- * {@link MutexFileFormatException} naming what was found, and is not modified. A file created in another PID
- * namespace is refused, whatever its kind: the kernel releases a dead thread's locks by comparing TIDs
- * numbered per namespace, so sharing across namespaces can give a lock two owners (kernel-abi.md section 5);
+ * A file that is not a complete mutex file of format version 1 (mutexes only) or 2 (mutexes and conditions) is
+ * refused with a {@link MutexFileFormatException} naming what was found, and is not modified. A file created
+ * without conditions is written in version 1, which libraries that know no conditions read too. A file created
+ * in another PID namespace is refused, whatever its kind: the kernel releases a dead thread's locks by comparing
+ * TIDs numbered per namespace, so sharing across namespaces can give a lock two owners (kernel-abi.md section 5);
  * processes that share a file must share a PID namespace. A file last initialized in an earlier boot carries
  * meaningless TIDs: on open its held lock words are reset and reported to their next acquirer as owner deaths,
  * unless another handle of this boot has the file open (every handle marks it in use with an
@@ -106,6 +111,7 @@ public final class MutexFile implements AutoCloseable {
     private final MappedRegion region;
     private final MutexFileHeader header;
     private final RobustMutexProtocol protocol;
+    private final ConditionProtocol conditionProtocol;
     private final OpenFlag open;
     private final int wordsReset;
     private final AtomicReferenceArray<RobustMutex> mutexes;
@@ -116,16 +122,18 @@ public final class MutexFile implements AutoCloseable {
         this.region = region;
         this.header = header;
         this.protocol = protocol;
+        this.conditionProtocol = new ConditionProtocol(protocol);
         this.open = new OpenFlag(path.toString());
         this.wordsReset = wordsReset;
         this.mutexes = new AtomicReferenceArray<>(header.recordCount());
     }
 
     /**
-     * Opens the file, creating it with {@code mutexCount} {@link MutexKind#PI} mutexes if it does not exist.
+     * Opens the file, creating it with {@code mutexCount} {@link MutexKind#PI} mutexes and no conditions if it does
+     * not exist.
      *
      * @param path the file
-     * @param mutexCount the number of mutexes; an existing file must have exactly this many
+     * @param mutexCount the number of mutexes; an existing file must have exactly this many, and no conditions
      * @return the open file
      * @throws IOException when the file cannot be created, read or mapped; the message names it
      * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
@@ -141,10 +149,11 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind if it does not exist.
+     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind and no conditions if it does
+     * not exist.
      *
      * @param path the file
-     * @param mutexCount the number of mutexes; an existing file must have exactly this many
+     * @param mutexCount the number of mutexes; an existing file must have exactly this many, and no conditions
      * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
      * @return the open file
      * @throws IOException when the file cannot be created, read or mapped; the message names it
@@ -158,11 +167,11 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind and the given access if
-     * it does not exist; an existing file must be exactly as private as {@code access} says.
+     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind, no conditions and the given
+     * access if it does not exist; an existing file must be exactly as private as {@code access} says.
      *
      * @param path the file
-     * @param mutexCount the number of mutexes; an existing file must have exactly this many
+     * @param mutexCount the number of mutexes; an existing file must have exactly this many, and no conditions
      * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
      * @param access who may use the file
      * @return the open file
@@ -173,17 +182,67 @@ public final class MutexFile implements AutoCloseable {
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile open(Path path, int mutexCount, MutexKind kind, FileAccess access) throws IOException {
+        return open(path, mutexCount, 0, kind, access);
+    }
+
+    /**
+     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind and {@code conditionCount}
+     * conditions if it does not exist.
+     *
+     * @param path the file
+     * @param mutexCount the number of mutexes; an existing file must have exactly this many
+     * @param conditionCount the number of conditions, 0 or more; an existing file must have exactly this many
+     * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
+     * @return the open file
+     * @throws IOException when the file cannot be created, read or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
+     * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
+     * @throws IllegalArgumentException when a count is out of range or differs from an existing file's
+     */
+    public static MutexFile open(Path path, int mutexCount, int conditionCount, MutexKind kind) throws IOException {
+        return open(path, mutexCount, conditionCount, kind, FileAccess.OWNER);
+    }
+
+    /**
+     * Opens the file, creating it with {@code mutexCount} mutexes of the given kind, {@code conditionCount}
+     * conditions and the given access if it does not exist; an existing file must be exactly as private as
+     * {@code access} says. A file created with conditions is written in format version 2, which libraries that
+     * know no conditions refuse; one created without them in version 1.
+     *
+     * @param path the file
+     * @param mutexCount the number of mutexes; an existing file must have exactly this many
+     * @param conditionCount the number of conditions, 0 or more; an existing file must have exactly this many
+     * @param kind the kind of the mutexes of a new file (an existing file keeps its own)
+     * @param access who may use the file
+     * @return the open file
+     * @throws IOException when the file cannot be created, read or mapped; the message names it
+     * @throws UntrustedFileException when the file is a link, not a regular file, someone else's, or too open
+     * @throws MutexFileFormatException when an existing file is not a valid mutex file (it is not modified)
+     * @throws IllegalStateException when the file is used in another PID namespace than this process's:
+     *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
+     * @throws IllegalArgumentException when a count is out of range (mutexes and conditions together at most
+     *     33,554,367: the mapping must stay under 2 GiB) or differs from an existing file's
+     */
+    public static MutexFile open(Path path, int mutexCount, int conditionCount, MutexKind kind, FileAccess access)
+            throws IOException {
         if (mutexCount < 1 || mutexCount > MutexFileHeaderDescriptor.MAX_RECORDS) {
             throw new IllegalArgumentException("mutexCount=" + mutexCount + " (expected 1.."
                     + MutexFileHeaderDescriptor.MAX_RECORDS + ")");
         }
-        return openOrCreate(path, mutexCount, Objects.requireNonNull(kind, "kind"),
+        if (conditionCount < 0 || conditionCount > MutexFileHeaderDescriptor.MAX_RECORDS - mutexCount) {
+            throw new IllegalArgumentException("conditionCount=" + conditionCount + " (expected 0.."
+                    + (MutexFileHeaderDescriptor.MAX_RECORDS - mutexCount) + " with " + mutexCount
+                    + " mutexes: at most " + MutexFileHeaderDescriptor.MAX_RECORDS + " records in all)");
+        }
+        return openOrCreate(path, mutexCount, conditionCount, Objects.requireNonNull(kind, "kind"),
                 Objects.requireNonNull(access, "access"));
     }
 
     /**
      * Opens an existing mutex file of this process's user ({@link FileAccess#OWNER}), with however many mutexes
-     * it has. If another live process is creating it right now, waits for it (up to ten seconds).
+     * and conditions it has. If another live process is creating it right now, waits for it (up to ten seconds).
      *
      * @param path the file
      * @return the open file
@@ -198,8 +257,9 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
-     * Opens an existing mutex file, with however many mutexes it has; it must be exactly as private as
-     * {@code access} says. If another live process is creating it right now, waits for it (up to ten seconds).
+     * Opens an existing mutex file, with however many mutexes and conditions it has; it must be exactly as
+     * private as {@code access} says. If another live process is creating it right now, waits for it (up to ten
+     * seconds).
      *
      * @param path the file
      * @param access who may use the file
@@ -211,11 +271,12 @@ public final class MutexFile implements AutoCloseable {
      *     no robust mutex is safe between PID namespaces (kernel-abi.md section 5); it is not modified
      */
     public static MutexFile openExisting(Path path, FileAccess access) throws IOException {
-        return openOrCreate(path, -1, null, Objects.requireNonNull(access, "access"));
+        return openOrCreate(path, -1, -1, null, Objects.requireNonNull(access, "access"));
     }
 
-    private static MutexFile openOrCreate(Path path, int requestedCount, MutexKind kind, FileAccess access)
-            throws IOException {
+    /** Opens the file, creating it when {@code requestedCount} is positive; a negative count takes the file's. */
+    private static MutexFile openOrCreate(Path path, int requestedCount, int requestedConditions, MutexKind kind,
+            FileAccess access) throws IOException {
         Objects.requireNonNull(path, "path");
         RobustMutexProtocol protocol = LinuxBackend.protocol();
         LinuxSyscalls sys = LinuxPlatform.get().syscalls();
@@ -229,7 +290,7 @@ public final class MutexFile implements AutoCloseable {
             } catch (NoSuchFileException absent) {
                 if (requestedCount > 0) {
                     try {
-                        create(sys, path, requestedCount, kind, access, bootId, pidNamespace);
+                        create(sys, path, requestedCount, requestedConditions, kind, access, bootId, pidNamespace);
                     } catch (FileAlreadyExistsException raced) {
                         // Another process gave the name to its complete file first: open that one.
                     }
@@ -242,7 +303,8 @@ public final class MutexFile implements AutoCloseable {
                 throw absent;
             }
             try {
-                return openChecked(sys, path, file, requestedCount, access, bootId, pidNamespace, protocol);
+                return openChecked(sys, path, file, requestedCount, requestedConditions, access, bootId,
+                        pidNamespace, protocol);
             } catch (IOException | RuntimeException | Error failure) {
                 file.close();
                 throw failure;
@@ -252,7 +314,8 @@ public final class MutexFile implements AutoCloseable {
 
     /** Validates the open file, maps it, and brings its boot id up to date; the region takes the descriptor. */
     private static MutexFile openChecked(LinuxSyscalls sys, Path path, LinuxFile file, int requestedCount,
-            FileAccess access, UUID bootId, long pidNamespace, RobustMutexProtocol protocol) throws IOException {
+            int requestedConditions, FileAccess access, UUID bootId, long pidNamespace, RobustMutexProtocol protocol)
+            throws IOException {
         FileStatus status = file.status();
         TrustedFiles.check(path, status, access, sys.geteuid(), sys.groups());
         ByteBuffer headerBytes = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
@@ -266,12 +329,18 @@ public final class MutexFile implements AutoCloseable {
             throw new IllegalStateException(HostIdentity.foreignPidNamespace(path.toString(), header.pidNamespace(),
                     pidNamespace));
         }
-        if (requestedCount > 0 && header.recordCount() != requestedCount) {
+        if (requestedCount > 0 && header.conditionCount() == 0 && requestedConditions == 0
+                && header.recordCount() != requestedCount) {
             throw new IllegalArgumentException(path + " has " + header.recordCount() + " mutexes; asked for "
                     + requestedCount + " (use MutexFile.openExisting to open it with its own count)");
         }
-        MappedRegion region = MappedRegion.open(sys, file, status,
-                (int) MutexFileHeaderDescriptor.fileSize(header.recordCount()));
+        if (requestedCount > 0 && (header.recordCount() != requestedCount
+                || header.conditionCount() != requestedConditions)) {
+            throw new IllegalArgumentException(path + " has " + header.recordCount() + " mutexes and "
+                    + header.conditionCount() + " conditions; asked for " + requestedCount + " mutexes and "
+                    + requestedConditions + " conditions (use MutexFile.openExisting to open it with its own counts)");
+        }
+        MappedRegion region = MappedRegion.open(sys, file, status, (int) header.fileSize());
         try {
             header.validateRecords(path, region.memory());
             int reset = header.bootId().equals(bootId) ? 0 : region.underFileLock(() -> {
@@ -292,6 +361,9 @@ public final class MutexFile implements AutoCloseable {
                             + " open in this boot; something rewrote the boot id. No lock word is reset", path);
                     words = 0;
                 } else {
+                    // Only mutex records: a condition record holds no TID, so nothing in it names a thread of
+                    // an earlier boot. Its waiters hint may count waiters that the reboot ended: too high a hint
+                    // costs a signal one wake-up call that finds nobody, never a lost wake-up.
                     words = resetStaleWords(region.memory(), header.recordCount());
                 }
                 same.writeFully(current, MutexFileHeaderDescriptor.BOOT_ID_OFFSET);
@@ -321,23 +393,30 @@ public final class MutexFile implements AutoCloseable {
      *
      * @throws FileAlreadyExistsException when another process gave the name to its file first
      */
-    private static void create(LinuxSyscalls sys, Path path, int count, MutexKind kind, FileAccess access,
-            UUID bootId, long pidNamespace) throws IOException {
+    private static void create(LinuxSyscalls sys, Path path, int count, int conditions, MutexKind kind,
+            FileAccess access, UUID bootId, long pidNamespace) throws IOException {
         Path temporary = temporaryName(path);
         removeAbandonedCreations(sys, path);
         long fileId;
         do {
             fileId = RANDOM.nextLong();
         } while (fileId == 0);
-        MutexFileHeader header = new MutexFileHeader(count, kind, bootId, pidNamespace, fileId,
+        MutexFileHeader header = new MutexFileHeader(count, conditions, kind, bootId, pidNamespace, fileId,
                 System.currentTimeMillis());
-        long size = MutexFileHeaderDescriptor.fileSize(count);
-        ByteBuffer bytes = NativeMemory.allocateAligned((int) size, 8);
+        long size = header.fileSize();
+        ByteBuffer bytes = NativeMemory.allocateAligned((int) size, ConditionRecordDescriptor.ALIGNMENT);
         ByteBuffer encoded = header.encode();
         bytes.put(0, encoded, 0, encoded.capacity());
         for (int i = 0; i < count; i++) {
             bytes.putInt(MutexFileHeaderDescriptor.recordOffset(i) + MutexRecordDescriptor.KIND_OFFSET,
                     MutexRecord.kindWord(kind));
+        }
+        if (conditions > 0) {
+            // Every condition record is complete at creation, as the mutex records are: none is initialized later.
+            MappedMemory memory = MappedMemory.of(bytes);
+            for (int i = 0; i < conditions; i++) {
+                ConditionRecordDescriptor.initialize(memory, MutexFileHeaderDescriptor.conditionOffset(count, i));
+            }
         }
         try (LinuxFile file = LinuxFile.create(sys, temporary, TrustedFiles.mode(access))) {
             try {
@@ -433,8 +512,8 @@ public final class MutexFile implements AutoCloseable {
     /**
      * Reads a mutex file without opening it for use: no lock is taken, no mapping is made, nothing is
      * written, and the robust-mutex kernel support is not needed. A symbolic link is not followed and a file
-     * that is not a regular file (a FIFO, say) is refused without blocking. Every field of every record is
-     * reported as found.
+     * that is not a regular file (a FIFO, say) is refused without blocking. Every field of every mutex record,
+     * and the sequence and waiters hint of every condition record, is reported as found.
      *
      * @param path the file
      * @return the report
@@ -466,7 +545,7 @@ public final class MutexFile implements AutoCloseable {
                 file.readFully(headerBytes, 0);
             }
             MutexFileHeader header = MutexFileHeader.validate(path, headerBytes.clear(), size);
-            ByteBuffer records = ByteBuffer.allocate(header.recordCount() * MutexRecordDescriptor.SIZE)
+            ByteBuffer records = ByteBuffer.allocate((int) (header.fileSize() - MutexFileHeaderDescriptor.SIZE))
                     .order(ByteOrder.LITTLE_ENDIAN);
             file.readFully(records, MutexFileHeaderDescriptor.SIZE);
             List<MutexSnapshot> snapshots = new ArrayList<>();
@@ -478,10 +557,20 @@ public final class MutexFile implements AutoCloseable {
                     throw new MutexFileFormatException(path, damaged.getMessage());
                 }
             }
+            List<MutexFileReport.ConditionSnapshot> conditions = new ArrayList<>();
+            for (int i = 0; i < header.conditionCount(); i++) {
+                int offset = MutexFileHeaderDescriptor.conditionOffset(header.recordCount(), i);
+                int at = offset - MutexFileHeaderDescriptor.SIZE;
+                MutexFileHeader.checkConditionKind(path, i, offset,
+                        records.getInt(at + ConditionRecordDescriptor.KIND_OFFSET));
+                conditions.add(new MutexFileReport.ConditionSnapshot(
+                        records.getInt(at + ConditionRecordDescriptor.SEQUENCE_OFFSET),
+                        records.getInt(at + ConditionRecordDescriptor.WAITERS_OFFSET)));
+            }
             boolean currentBoot = header.bootId().equals(HostIdentity.bootId());
             boolean sameNamespace = header.pidNamespace() == HostIdentity.pidNamespace();
             return new MutexFileReport(path, header.kind(), Instant.ofEpochMilli(header.createdMillis()),
-                    header.bootId(), currentBoot, header.pidNamespace(), sameNamespace, snapshots);
+                    header.bootId(), currentBoot, header.pidNamespace(), sameNamespace, snapshots, conditions);
         }
     }
 
@@ -570,6 +659,52 @@ public final class MutexFile implements AutoCloseable {
     }
 
     /**
+     * The condition at an index, used with {@code mutex}. Every process that names the same index shares the
+     * condition; they must all use it with the same mutex (usually one of this file's), which waiters hold.
+     *
+     * @param index 0 to {@link #conditionCount()} - 1
+     * @param mutex the mutex waiters hold, from this file or any other
+     * @return the condition (a new object on each call; objects for the same index share the record)
+     * @throws IllegalArgumentException when the index is out of range (a file created without conditions has
+     *     none)
+     * @throws IllegalStateException when this handle is closed
+     * @throws MutexDamagedException when the record's kind word was overwritten
+     */
+    public RobustCondition condition(int index, RobustMutex mutex) {
+        Objects.requireNonNull(mutex, "mutex");
+        open.ensureOpen();
+        if (index < 0 || index >= header.conditionCount()) {
+            throw new IllegalArgumentException("index=" + index + " is out of range: " + path + " has "
+                    + header.conditionCount() + " conditions" + (header.conditionCount() == 0 ? " (a file gets"
+                    + " them at creation: MutexFile.open(path, mutexCount, conditionCount, kind))" : ""));
+        }
+        int offset = MutexFileHeaderDescriptor.conditionOffset(header.recordCount(), index);
+        int kindWord;
+        region.enter();
+        try {
+            kindWord = region.memory().getIntVolatile(offset + ConditionRecordDescriptor.KIND_OFFSET);
+        } finally {
+            region.exit();
+        }
+        if (kindWord != ConditionRecordDescriptor.KIND_WORD) {
+            throw new MutexDamagedException(String.format("%s: condition %d was overwritten with a bad kind word"
+                    + " (0x%08x); something other than this library wrote it", path, index, kindWord));
+        }
+        String name = path + "#condition" + index;
+        return new RobustCondition(new ConditionRecord(region.memory(), offset, name, region), conditionProtocol,
+                mutex, open, region, name);
+    }
+
+    /**
+     * The number of conditions in the file.
+     *
+     * @return the count: 0 for a file of format version 1
+     */
+    public int conditionCount() {
+        return header.conditionCount();
+    }
+
+    /**
      * The file.
      *
      * @return the path
@@ -631,6 +766,7 @@ public final class MutexFile implements AutoCloseable {
     @Override
     public String toString() {
         return "MutexFile[" + path + ", " + header.recordCount() + " " + header.kind() + " mutexes"
+                + (header.conditionCount() == 0 ? "" : ", " + header.conditionCount() + " conditions")
                 + (open.isClosed() ? ", closed" : "") + "]";
     }
 }

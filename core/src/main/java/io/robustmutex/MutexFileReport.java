@@ -17,14 +17,27 @@ import java.util.UUID;
  * @param pidNamespace the PID namespace of its creator
  * @param samePidNamespace whether that is this process's PID namespace (owner TIDs and pids can be checked)
  * @param mutexes one snapshot per mutex, in index order
+ * @param conditions one snapshot per condition, in index order; empty for a file created without conditions
+ *     (format version 1)
  */
 public record MutexFileReport(Path path, MutexKind kind, Instant created, UUID bootId, boolean currentBoot,
-        long pidNamespace, boolean samePidNamespace, List<MutexSnapshot> mutexes) {
+        long pidNamespace, boolean samePidNamespace, List<MutexSnapshot> mutexes, List<ConditionSnapshot> conditions) {
 
     /**
-     * Copies the list.
+     * Copies the lists.
      */
     public MutexFileReport {
         mutexes = List.copyOf(mutexes);
+        conditions = List.copyOf(conditions);
+    }
+
+    /**
+     * A condition record as read from the file ({@link MutexFile#condition(int, RobustMutex)}).
+     *
+     * @param sequence how many signals the condition has seen, modulo 2<sup>32</sup> (so it may be negative)
+     * @param waiters the waiters hint: how many threads may be waiting, too high by one for each waiter that
+     *     died (or was ended by a reboot) while waiting
+     */
+    public record ConditionSnapshot(int sequence, int waiters) {
     }
 }

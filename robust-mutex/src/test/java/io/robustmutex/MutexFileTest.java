@@ -128,13 +128,16 @@ class MutexFileTest {
                 () -> MutexFile.openExisting(path));
     }
 
-    /** A newer format version is refused. */
+    /** A format version other than 1 and 2 is refused. */
     @Test
     void wrongVersionIsRefused() throws IOException {
-        Path path = validFile("v2.mutex", 2, MutexKind.PI);
-        patch(path, MutexFileHeaderDescriptor.VERSION_OFFSET, intBytes(2));
-        assertRefusedUntouched(path, MutexFileFormatException.class, "format version=2",
+        Path path = validFile("v3.mutex", 2, MutexKind.PI);
+        patch(path, MutexFileHeaderDescriptor.VERSION_OFFSET, intBytes(3));
+        assertRefusedUntouched(path, MutexFileFormatException.class, "format version=3",
                 () -> MutexFile.open(path, 2));
+        patch(path, MutexFileHeaderDescriptor.VERSION_OFFSET, intBytes(0));
+        assertRefusedUntouched(path, MutexFileFormatException.class, "format version=0 (this library reads"
+                + " versions 1 and 2)", () -> MutexFile.openExisting(path));
     }
 
     /** Truncated files are refused, whether the cut is in the records or in the header. */

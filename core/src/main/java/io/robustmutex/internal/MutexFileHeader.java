@@ -11,15 +11,34 @@ import java.util.UUID;
  * A validated mutex-file header ({@link MutexFileHeaderDescriptor}), and the checks that decide whether a
  * file may be trusted. Validation only reads.
  *
- * @param recordCount the number of records
+ * @param recordCount the number of mutex records
+ * @param conditionCount the number of condition records: 0 in format version 1, at least 1 in version 2
  * @param kind the kind the records were created with
  * @param bootId the boot id of the boot that last initialized the lock words
  * @param pidNamespace the creator's PID namespace
  * @param fileId the random id drawn at creation
  * @param createdMillis the creation time
  */
-public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long pidNamespace, long fileId,
-        long createdMillis) {
+public record MutexFileHeader(int recordCount, int conditionCount, MutexKind kind, UUID bootId, long pidNamespace,
+        long fileId, long createdMillis) {
+
+    /**
+     * The format version of the file: 1 without conditions, 2 with.
+     *
+     * @return {@link MutexFileHeaderDescriptor#VERSION_1} or {@link MutexFileHeaderDescriptor#VERSION_2}
+     */
+    public int version() {
+        return MutexFileHeaderDescriptor.version(conditionCount);
+    }
+
+    /**
+     * The size of the file: the header, the mutex records and the condition records.
+     *
+     * @return the size in bytes
+     */
+    public long fileSize() {
+        return MutexFileHeaderDescriptor.fileSize(recordCount, conditionCount);
+    }
 
     /**
      * Builds the header bytes of a new file, without the magic (written last, separately).
@@ -28,11 +47,13 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
      */
     public ByteBuffer encodeWithoutMagic() {
         ByteBuffer header = ByteBuffer.allocate(MutexFileHeaderDescriptor.SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        header.putInt(MutexFileHeaderDescriptor.VERSION_OFFSET, MutexFileHeaderDescriptor.FORMAT_VERSION);
+        header.putInt(MutexFileHeaderDescriptor.VERSION_OFFSET, version());
         header.putInt(MutexFileHeaderDescriptor.HEADER_SIZE_OFFSET, MutexFileHeaderDescriptor.SIZE);
         header.putInt(MutexFileHeaderDescriptor.RECORD_SIZE_OFFSET, MutexRecordDescriptor.SIZE);
         header.putInt(MutexFileHeaderDescriptor.RECORD_COUNT_OFFSET, recordCount);
         header.putInt(MutexFileHeaderDescriptor.KIND_OFFSET, MutexRecord.kindWord(kind));
+        // Zero, the reserved word of version 1, when there are no conditions.
+        header.putInt(MutexFileHeaderDescriptor.CONDITION_COUNT_OFFSET, conditionCount);
         putBootId(header, MutexFileHeaderDescriptor.BOOT_ID_OFFSET, bootId);
         header.putLong(MutexFileHeaderDescriptor.PID_NAMESPACE_OFFSET, pidNamespace);
         header.putLong(MutexFileHeaderDescriptor.FILE_ID_OFFSET, fileId);
@@ -71,7 +92,7 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
      * @param fileSize the file's size
      * @return the header
      * @throws MutexFileFormatException naming the field and the value when the file is not a complete
-     *     mutex file of format version 1
+     *     mutex file of format version 1 or 2
      */
     public static MutexFileHeader validate(Path path, ByteBuffer header, long fileSize)
             throws MutexFileFormatException {
@@ -92,9 +113,9 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
                     + " (expected \"RBSTMTX\\0\"): not a robust-mutex file");
         }
         int version = h.getInt(MutexFileHeaderDescriptor.VERSION_OFFSET);
-        if (version != MutexFileHeaderDescriptor.FORMAT_VERSION) {
-            throw new MutexFileFormatException(path, "format version=" + version + " (this library reads version "
-                    + MutexFileHeaderDescriptor.FORMAT_VERSION + ")");
+        if (version != MutexFileHeaderDescriptor.VERSION_1 && version != MutexFileHeaderDescriptor.VERSION_2) {
+            throw new MutexFileFormatException(path, "format version=" + version + " (this library reads versions "
+                    + MutexFileHeaderDescriptor.VERSION_1 + " and " + MutexFileHeaderDescriptor.VERSION_2 + ")");
         }
         int headerSize = h.getInt(MutexFileHeaderDescriptor.HEADER_SIZE_OFFSET);
         if (headerSize != MutexFileHeaderDescriptor.SIZE) {
@@ -111,9 +132,22 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
             throw new MutexFileFormatException(path, "record count=" + count + " (expected 1.."
                     + MutexFileHeaderDescriptor.MAX_RECORDS + ")");
         }
-        long expectedSize = MutexFileHeaderDescriptor.fileSize(count);
+        int conditions = 0;
+        if (version == MutexFileHeaderDescriptor.VERSION_2) {
+            conditions = h.getInt(MutexFileHeaderDescriptor.CONDITION_COUNT_OFFSET);
+            // The mapping must stay under 2 GiB: mutexes and conditions together at most MAX_RECORDS.
+            int maxConditions = MutexFileHeaderDescriptor.MAX_RECORDS - count;
+            if (conditions <= 0 || conditions > maxConditions) {
+                throw new MutexFileFormatException(path, "condition count=" + conditions + " at offset "
+                        + MutexFileHeaderDescriptor.CONDITION_COUNT_OFFSET + " (a format version 2 file has 1.."
+                        + maxConditions + " conditions next to its " + count + " mutexes: at most "
+                        + MutexFileHeaderDescriptor.MAX_RECORDS + " records in all)");
+            }
+        }
+        long expectedSize = MutexFileHeaderDescriptor.fileSize(count, conditions);
         if (fileSize != expectedSize) {
-            throw new MutexFileFormatException(path, "size=" + fileSize + ", but " + count + " records need "
+            throw new MutexFileFormatException(path, "size=" + fileSize + ", but " + count + " records"
+                    + (conditions == 0 ? "" : " and " + conditions + " condition records") + " need "
                     + expectedSize + " bytes (" + (fileSize < expectedSize ? "truncated" : "trailing bytes") + ")");
         }
         int kindWord = h.getInt(MutexFileHeaderDescriptor.KIND_OFFSET);
@@ -122,9 +156,10 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
             throw new MutexFileFormatException(path, String.format("header kind=0x%08x is not PI or NORMAL", kindWord));
         }
         int reserved = h.getInt(MutexFileHeaderDescriptor.RESERVED_OFFSET);
-        if (reserved != 0) {
+        if (version == MutexFileHeaderDescriptor.VERSION_1 && reserved != 0) {
             throw new MutexFileFormatException(path, String.format("header reserved word at offset %d=0x%08x"
-                    + " (expected 0)", MutexFileHeaderDescriptor.RESERVED_OFFSET, reserved));
+                    + " (expected 0 in a format version 1 file; version 2 keeps its condition count there)",
+                    MutexFileHeaderDescriptor.RESERVED_OFFSET, reserved));
         }
         UUID bootId = new UUID(h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET),
                 h.getLong(MutexFileHeaderDescriptor.BOOT_ID_OFFSET + 8));
@@ -148,11 +183,12 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
                         + " tail must be zero)", at, at + 7, tail));
             }
         }
-        return new MutexFileHeader(count, kind, bootId, pidNamespace, fileId, created);
+        return new MutexFileHeader(count, conditions, kind, bootId, pidNamespace, fileId, created);
     }
 
     /**
-     * Validates every record's kind and state words, reading only.
+     * Validates every mutex record's kind word and reserved bytes, and every condition record's kind word,
+     * reading only.
      *
      * @param path the file, for messages
      * @param memory the mapped file
@@ -180,6 +216,31 @@ public record MutexFileHeader(int recordCount, MutexKind kind, UUID bootId, long
             }
             // A state the library never writes is not refused here: it is damage that an acquisition reports
             // (MutexDamagedException) and reinitialize() repairs; refusing the file would leave no way to repair.
+        }
+        for (int i = 0; i < conditionCount; i++) {
+            int offset = MutexFileHeaderDescriptor.conditionOffset(recordCount, i);
+            checkConditionKind(path, i, offset, memory.getIntVolatile(offset + ConditionRecordDescriptor.KIND_OFFSET));
+        }
+        // The sequence and the waiters hint of a condition may hold any value: no value of either is damage.
+    }
+
+    /**
+     * Checks the kind word of a condition record of the file.
+     *
+     * @param path the file, for messages
+     * @param index the condition's index
+     * @param offset the record's offset in the file
+     * @param kindWord the kind word read there
+     * @throws MutexFileFormatException naming the condition, its offset and the word, unless it is
+     *     {@link ConditionRecordDescriptor#KIND_WORD}
+     */
+    public static void checkConditionKind(Path path, int index, int offset, int kindWord)
+            throws MutexFileFormatException {
+        if (kindWord != ConditionRecordDescriptor.KIND_WORD) {
+            throw new MutexFileFormatException(path, String.format("condition %d (offset %d): kind word=0x%08x is not"
+                    + " that of an initialized condition record (0x%08x)%s", index, offset, kindWord,
+                    ConditionRecordDescriptor.KIND_WORD, MutexRecord.decodeKind(kindWord) != null
+                            ? ": a mutex record is there" : " (half-initialized or corrupt file)"));
         }
     }
 
