@@ -23,7 +23,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * {@code inspect FILE}: every mutex of a mutex file, with its owner and whether that owner is still alive;
+ * {@code inspect FILE}: every mutex of a mutex file, with its owner and whether that owner is still alive, and
+ * every condition, with its sequence and waiters hint;
  * {@code inspect --region FILE --offsets 0,128}: the mutex records at those offsets of a {@link
  * io.robustmutex.SharedMemory} region, which has no header to list them. Reads only: the file is never
  * locked, mapped for writing or modified.
@@ -34,6 +35,7 @@ import java.util.TreeMap;
 final class InspectCommand implements RobustMutexTool.Command {
 
     private static final String FORMAT = "%-6s %-7s %-16s %-10s %-10s %-12s %-8s %-11s %-14s %s%n";
+    private static final String CONDITION_FORMAT = "%-10s %-10s %s%n";
     private static final String REGION_FORMAT = "%-6s %-7s %-16s %-10s %-10s %-12s %-8s %-11s %-14s %-17s %-15s %s%n";
 
     @Override
@@ -52,7 +54,10 @@ final class InspectCommand implements RobustMutexTool.Command {
                 inspect FILE reads a mutex file (MutexFile) and prints one row per mutex: its kind and state
                 (CONSISTENT, INCONSISTENT, NOT_RECOVERABLE, DAMAGED), the owner's TID and pid, whether that owner
                 is alive, the waiters and owner-died bits, the fencing token and how many owner deaths were
-                detected; and whether the file was written in this boot and PID namespace.
+                detected; and whether the file was written in this boot and PID namespace. A file created with
+                conditions (format version 2) adds one row per condition, c0, c1, ...: its sequence (how many
+                signals it has seen, modulo 2^32) and its waiters hint (the threads that may be waiting, too high
+                by one for each waiter that died waiting).
 
                 inspect --region FILE --offsets 0,128,... reads a region mapped with SharedMemory, where mutex
                 records sit among the user's data and no header says where: give the offsets of the records
@@ -98,6 +103,9 @@ final class InspectCommand implements RobustMutexTool.Command {
         reportDeletedMappings(path, "mutex file", out);
         out.println("file: " + report.path());
         out.printf("mutexes: %d %s, created %s%n", report.mutexes().size(), report.kind(), report.created());
+        if (!report.conditions().isEmpty()) {
+            out.printf("conditions: %d (format version 2)%n", report.conditions().size());
+        }
         out.println("boot: " + (report.currentBoot() ? "current"
                 : "an earlier boot (" + report.bootId() + "): owner TIDs are stale; the next open resets held words"));
         out.println("pid namespace: " + (report.samePidNamespace() ? "this one" : report.pidNamespace()
@@ -109,6 +117,13 @@ final class InspectCommand implements RobustMutexTool.Command {
             out.printf(FORMAT, i, m.kind(), m.state(), m.ownerTid(), m.ownerPid(),
                     alive(m, report.samePidNamespace() && report.currentBoot()), yesNo(m.waiters()),
                     yesNo(m.ownerDied()), m.fencingToken(), m.ownerDiedCount());
+        }
+        if (!report.conditions().isEmpty()) {
+            out.printf(CONDITION_FORMAT, "condition", "sequence", "waiters_hint");
+            for (int i = 0; i < report.conditions().size(); i++) {
+                MutexFileReport.ConditionSnapshot c = report.conditions().get(i);
+                out.printf(CONDITION_FORMAT, "c" + i, Integer.toUnsignedString(c.sequence()), c.waiters());
+            }
         }
         return 0;
     }

@@ -143,11 +143,11 @@ class ExamplesTest {
         Path newer = dir.resolve("newer.mutex");
         MutexFile.open(newer, 1).close();
         byte[] bytes = Files.readAllBytes(newer);
-        bytes[8] = 2;  // the format version (design.md section 3)
+        bytes[8] = 3;  // the format version (design.md section 3): 1 and 2 are read
         Files.write(newer, bytes);
         Run damaged = run("inspect", newer.toString());
         assertEquals(1, damaged.exit());
-        assertTrue(damaged.err().contains(newer + ": format version=2"), damaged.err());
+        assertTrue(damaged.err().contains(newer + ": format version=3"), damaged.err());
         assertEquals(1, run("inspect", dir.resolve("absent").toString()).exit());
         assertEquals(2, run("inspect").exit());
         Path fifo = dir.resolve("fifo");

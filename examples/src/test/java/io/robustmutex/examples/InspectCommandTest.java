@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.robustmutex.Acquisition;
+import io.robustmutex.MutexFile;
 import io.robustmutex.MutexKind;
+import io.robustmutex.RobustCondition;
+import io.robustmutex.RobustMutex;
 import io.robustmutex.SharedMemory;
 import io.robustmutex.examples.Tool.Run;
 import io.robustmutex.testing.ChildProcess;
@@ -84,6 +87,39 @@ class InspectCommandTest {
             assertEquals(List.of("128", "NORMAL", "CONSISTENT", "0", Long.toString(killedPid), "no", "no", "yes", "1",
                     "0", "this", "this"), List.of(row(inspect.out(), "128")));
         }
+    }
+
+    /**
+     * inspect of a file with conditions adds a row per condition, with its sequence and waiters hint; a file
+     * without conditions shows none. Nothing is changed.
+     */
+    @Test
+    void inspectShowsConditions() throws Exception {
+        Path path = dir.resolve("conditions.mutex");
+        try (MutexFile file = MutexFile.open(path, 1, 2, MutexKind.PI)) {
+            RobustMutex mutex = file.mutex(0);
+            RobustCondition second = file.condition(1, mutex);
+            mutex.lock();
+            try {
+                second.signal();
+            } finally {
+                mutex.unlock();
+            }
+        }
+        byte[] before = Files.readAllBytes(path);
+        Run inspect = run("inspect", path.toString());
+        assertEquals(0, inspect.exit(), inspect.err());
+        assertArrayEquals(before, Files.readAllBytes(path), "inspect does not modify the file");
+        assertTrue(inspect.out().contains("conditions: 2 (format version 2)"), inspect.out());
+        assertEquals(List.of("0", "PI", "CONSISTENT"), List.of(row(inspect.out(), "0")).subList(0, 3));
+        assertEquals(List.of("c0", "0", "0"), List.of(row(inspect.out(), "c0")));
+        assertEquals(List.of("c1", "1", "0"), List.of(row(inspect.out(), "c1")), "one signal");
+
+        Path plain = dir.resolve("plain.mutex");
+        MutexFile.open(plain, 1).close();
+        Run withoutConditions = run("inspect", plain.toString());
+        assertEquals(0, withoutConditions.exit(), withoutConditions.err());
+        assertFalse(withoutConditions.out().contains("condition"), withoutConditions.out());
     }
 
     /** inspect --region refuses offsets that hold no record, are misaligned or out of bounds, naming each. */
