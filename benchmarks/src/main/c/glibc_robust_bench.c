@@ -14,6 +14,11 @@
  *   glibc_robust_bench contended SECONDS pi|normal
  *       prints "contended_<kind>_ops_per_sec N"
  *       (lock+unlock pairs per second, summed over two competing processes)
+ *   glibc_robust_bench pingpong ROUND_TRIPS ROUNDS pi|normal
+ *       prints "pingpong_<kind>_ns R1 R2 ..." (ns per round trip of each
+ *       measured round) and "pingpong_<kind>_median_ns X.XX": two processes
+ *       hand a turn back and forth through two process-shared condition
+ *       variables of one robust mutex
  *
  * stdout carries only "key value" lines so a script can parse it; every
  * diagnostic goes to stderr and makes the program exit with status 2.
@@ -303,6 +308,139 @@ static void run_contended(double seconds, const char *kind)
         die("munmap failed: %s", strerror(errno));
 }
 
+/* ------------------------------------------------------------------ ping-pong */
+
+/* The same layout idea as the Java run: one robust mutex, a condition per
+ * side, and the turn they hand back and forth, all in one shared mapping. */
+struct pingpong_area {
+    pthread_mutex_t mutex;
+    pthread_cond_t to_parent;    /* the parent waits on it for its turn */
+    pthread_cond_t to_child;     /* the child waits on it for its turn */
+    int turn;                    /* 0: the parent's turn, 1: the child's */
+    int stop;                    /* set by the parent, with turn = 1, at the end */
+};
+
+static void init_cond(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    check(pthread_condattr_init(&attr), "pthread_condattr_init");
+    check(pthread_condattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
+          "pthread_condattr_setpshared");
+    check(pthread_cond_init(c, &attr), "pthread_cond_init");
+    check(pthread_condattr_destroy(&attr), "pthread_condattr_destroy");
+}
+
+/* A wait re-acquires the mutex, so it reports EOWNERDEAD as a lock does. */
+static inline void wait_cond(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    int rc = pthread_cond_wait(c, m);
+    if (__builtin_expect(rc != 0, 0)) {
+        if (rc != EOWNERDEAD)
+            die("pthread_cond_wait failed: %s", strerror(rc));
+        fprintf(stderr, "glibc_robust_bench: unexpected EOWNERDEAD, recovering\n");
+        check(pthread_mutex_consistent(m), "pthread_mutex_consistent");
+    }
+}
+
+static inline void signal_cond(pthread_cond_t *c)
+{
+    int rc = pthread_cond_signal(c);
+    if (__builtin_expect(rc != 0, 0))
+        die("pthread_cond_signal failed: %s", strerror(rc));
+}
+
+/* The child's side: each time the turn is its own, hand it back. */
+static void pingpong_child(struct pingpong_area *sh)
+{
+    lock_mutex(&sh->mutex);
+    for (;;) {
+        while (sh->turn != 1)
+            wait_cond(&sh->to_child, &sh->mutex);
+        if (sh->stop)
+            break;
+        sh->turn = 0;
+        signal_cond(&sh->to_parent);
+    }
+    unlock_mutex(&sh->mutex);
+}
+
+/* The parent's side: one round trip is handing the turn over and waiting
+ * until it comes back. The mutex is held throughout, except in the waits. */
+static void pingpong_parent(struct pingpong_area *sh, uint64_t round_trips)
+{
+    for (uint64_t i = 0; i < round_trips; i++) {
+        sh->turn = 1;
+        signal_cond(&sh->to_child);
+        while (sh->turn != 0)
+            wait_cond(&sh->to_parent, &sh->mutex);
+    }
+}
+
+static void run_pingpong(uint64_t round_trips, uint64_t rounds, const char *kind)
+{
+    struct pingpong_area *sh = map_shared(sizeof *sh);
+    double *samples;
+    double median;
+    pid_t pid;
+    int status;
+
+    if (rounds > 1000000)
+        die("ROUNDS is unreasonably large: %" PRIu64, rounds);
+    samples = malloc(rounds * sizeof *samples);
+    if (samples == NULL)
+        die("out of memory for %" PRIu64 " samples", rounds);
+    init_mutex(&sh->mutex, protocol_for_kind(kind));
+    init_cond(&sh->to_parent);
+    init_cond(&sh->to_child);
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        die("fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        pingpong_child(sh);
+        _exit(0);
+    }
+
+    lock_mutex(&sh->mutex);
+    /* Warm-up: the child gets going, both sides fault their pages in; not
+     * counted. */
+    pingpong_parent(sh, round_trips);
+    for (uint64_t r = 0; r < rounds; r++) {
+        uint64_t start = now_ns();
+        pingpong_parent(sh, round_trips);
+        samples[r] = ns_per_op(start, now_ns(), round_trips);
+    }
+    sh->stop = 1;
+    sh->turn = 1;
+    signal_cond(&sh->to_child);
+    unlock_mutex(&sh->mutex);
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            die("waitpid failed: %s", strerror(errno));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("the ping-pong child did not exit cleanly (status 0x%x)", (unsigned)status);
+
+    printf("pingpong_%s_ns", kind);
+    for (uint64_t r = 0; r < rounds; r++)
+        printf(" %.1f", samples[r]);
+    printf("\n");
+    qsort(samples, rounds, sizeof *samples, cmp_double);
+    median = (rounds % 2 == 1)
+        ? samples[rounds / 2]
+        : (samples[rounds / 2 - 1] + samples[rounds / 2]) / 2.0;
+    printf("pingpong_%s_median_ns %.2f\n", kind, median);
+
+    check(pthread_cond_destroy(&sh->to_parent), "pthread_cond_destroy");
+    check(pthread_cond_destroy(&sh->to_child), "pthread_cond_destroy");
+    check(pthread_mutex_destroy(&sh->mutex), "pthread_mutex_destroy");
+    free(samples);
+    if (munmap(sh, sizeof *sh) != 0)
+        die("munmap failed: %s", strerror(errno));
+}
+
 static double parse_seconds(const char *s)
 {
     char *end;
@@ -317,7 +455,8 @@ static double parse_seconds(const char *s)
 static void usage(void)
 {
     die("usage: glibc_robust_bench uncontended ITERATIONS REPEATS\n"
-        "       glibc_robust_bench contended SECONDS pi|normal");
+        "       glibc_robust_bench contended SECONDS pi|normal\n"
+        "       glibc_robust_bench pingpong ROUND_TRIPS ROUNDS pi|normal");
 }
 
 int main(int argc, char **argv)
@@ -327,6 +466,9 @@ int main(int argc, char **argv)
                         parse_count(argv[3], "REPEATS"));
     else if (argc == 4 && strcmp(argv[1], "contended") == 0)
         run_contended(parse_seconds(argv[2]), argv[3]);
+    else if (argc == 5 && strcmp(argv[1], "pingpong") == 0)
+        run_pingpong(parse_count(argv[2], "ROUND_TRIPS"),
+                     parse_count(argv[3], "ROUNDS"), argv[4]);
     else
         usage();
 
