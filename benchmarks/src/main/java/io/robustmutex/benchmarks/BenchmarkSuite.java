@@ -38,7 +38,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * Runs every benchmark side by side on this machine and prints one table with ratios to glibc's robust PI
  * mutex measured in the same run: the JMH benchmarks, the C baseline ({@code glibc_robust_bench}), contended
- * throughput of two processes, and owner-death recovery latency. {@code benchmarks/run.sh} builds and runs it.
+ * throughput of two processes, the round trip of a condition ping-pong between two processes (against
+ * glibc's process-shared {@code pthread_cond_t}), and owner-death recovery latency.
+ * {@code benchmarks/run.sh} builds and runs it.
  *
  * <p>{@code java -jar benchmarks/target/benchmarks.jar --glibc-bench PATH [--quick] [--out FILE]}
  */
@@ -123,6 +125,17 @@ public final class BenchmarkSuite {
             contended.put("RobustMutex " + kind, median(repeat(runs(), () -> runJavaContended(
                     MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))))));
         }
+        Map<String, Double> pingPong = new LinkedHashMap<>();
+        for (String kind : List.of("pi", "normal")) {
+            List<Double> glibcRounds = new ArrayList<>();
+            List<Double> ourRounds = new ArrayList<>();
+            for (int run = 0; run < runs(); run++) {
+                glibcRounds.addAll(runGlibcPingPong(kind));
+                ourRounds.addAll(runJavaPingPong(MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))));
+            }
+            pingPong.put("glibc " + kind, median(glibcRounds));
+            pingPong.put("RobustMutex " + kind, median(ourRounds));
+        }
         Map<MutexKind, List<Double>> recovery = new LinkedHashMap<>();
         Map<MutexKind, List<Double>> takeOver = new LinkedHashMap<>();
         for (MutexKind kind : MutexKind.values()) {
@@ -186,6 +199,17 @@ public final class BenchmarkSuite {
             double ours = contended.get("RobustMutex " + kind);
             t.append(String.format(crow, "RobustMutex " + kind.toUpperCase(Locale.ROOT), mops(ours),
                     String.format("%.2f", ours / base)));
+        }
+        t.append(String.format("Condition ping-pong round trip, two processes, one mutex and two conditions (median of"
+                + " %d rounds of %d round trips):%n", runs() * pingPongRounds(), pingPongRoundTrips()));
+        t.append(String.format(crow, "what", "ns", "vs glibc"));
+        for (String kind : List.of("pi", "normal")) {
+            double base = pingPong.get("glibc " + kind);
+            t.append(String.format(crow, "glibc robust " + kind + " mutex + pthread_cond_t (C)",
+                    String.format("%.0f", base), "1.00"));
+            double ours = pingPong.get("RobustMutex " + kind);
+            t.append(String.format(crow, "RobustCondition, RobustMutex " + kind.toUpperCase(Locale.ROOT),
+                    String.format("%.0f", ours), String.format("%.2f", ours / base)));
         }
         t.append(String.format("Owner-death recovery: SIGKILL of a holder JVM to acquisition by a waiter asleep in"
                 + " the kernel:%n"));
@@ -251,6 +275,14 @@ public final class BenchmarkSuite {
 
     private double seconds() {
         return quick ? 1 : 2;
+    }
+
+    private int pingPongRoundTrips() {
+        return quick ? 5000 : 10000;
+    }
+
+    private int pingPongRounds() {
+        return quick ? 5 : 9;
     }
 
     private static String mops(double opsPerSecond) {
@@ -364,6 +396,55 @@ public final class BenchmarkSuite {
         List<String> lines = exec(List.of(glibcBench.toString(), "contended", String.valueOf((long) seconds()),
                 kind));
         return Double.parseDouble(lines.get(0).trim().split(" ")[1]);
+    }
+
+    /** Nanoseconds per round trip of each measured round of glibc's ping-pong. */
+    private List<Double> runGlibcPingPong(String kind) throws Exception {
+        log.println("measuring the glibc condition ping-pong (" + kind + ")...");
+        List<String> lines = exec(List.of(glibcBench.toString(), "pingpong", String.valueOf(pingPongRoundTrips()),
+                String.valueOf(pingPongRounds()), kind));
+        return rounds(lines.get(0), "pingpong_" + kind + "_ns ");
+    }
+
+    private static List<Double> rounds(String line, String prefix) {
+        if (!line.startsWith(prefix)) {
+            throw new IllegalStateException("expected " + prefix + "..., got " + line);
+        }
+        List<Double> values = new ArrayList<>();
+        for (String value : line.substring(prefix.length()).trim().split(" ")) {
+            values.add(Double.parseDouble(value));
+        }
+        return values;
+    }
+
+    // ------------------------------------------------------------------ condition ping-pong
+
+    /** Nanoseconds per round trip of each measured round of the ping-pong between two child JVMs. */
+    private List<Double> runJavaPingPong(MutexKind kind) throws Exception {
+        log.println("measuring the RobustCondition ping-pong (" + kind + ")...");
+        Path dir = Files.createTempDirectory(tempRoot(), "pingpong");
+        Path path = dir.resolve("region");
+        try (SharedMemory region = SharedMemory.map(path, PingPongWorker.SIZE)) {
+            RobustMutex mutex = region.mutex(PingPongWorker.MUTEX, kind);
+            region.condition(PingPongWorker.TO_DRIVER, mutex);
+            region.condition(PingPongWorker.TO_ECHO, mutex);
+            String classPath = System.getProperty("java.class.path");
+            Child echo = Child.start(childJava("-cp", classPath, PingPongWorker.class.getName(), "B",
+                    path.toString(), kind.name()));
+            Child driver = Child.start(childJava("-cp", classPath, PingPongWorker.class.getName(), "A",
+                    path.toString(), kind.name(), String.valueOf(pingPongRoundTrips()),
+                    String.valueOf(pingPongRounds())));
+            List<Double> rounds = rounds(driver.await("NS "), "NS ");
+            echo.await("DONE");
+            for (Child child : List.of(driver, echo)) {
+                if (!child.process.waitFor(60, TimeUnit.SECONDS) || child.process.exitValue() != 0) {
+                    throw new IllegalStateException("a ping-pong process did not exit cleanly: " + child.lines);
+                }
+            }
+            return rounds;
+        } finally {
+            deleteTree(dir);
+        }
     }
 
     // ------------------------------------------------------------------ contended RobustMutex
