@@ -3,7 +3,7 @@
 # measured in the same run. Usage: benchmarks/run.sh [--quick] [--other-jdk JAVA_HOME]
 # The suite runs on the JDK of JAVA_HOME (else the java on the PATH), which also builds the jar (a JDK 22+
 # build carries the foreign function and memory classes); --other-jdk runs the lock and native-call
-# benchmarks again in forks of a second JDK, so that both JDK families are in one table. Takes about eight
+# benchmarks again in forks of a second JDK, so that both JDK families are in one table. Takes about nine
 # minutes (three with --quick). The table is also written to benchmarks/target/results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
