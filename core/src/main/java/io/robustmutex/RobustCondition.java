@@ -253,7 +253,7 @@ public final class RobustCondition implements Condition {
     }
 
     /**
-     * The sequence and the waiters hint, read without the mutex: for diagnostics.
+     * Names the condition and its mutex.
      *
      * @return a description
      */
