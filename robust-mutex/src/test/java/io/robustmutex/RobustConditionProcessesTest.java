@@ -31,8 +31,11 @@ class RobustConditionProcessesTest {
     private static final Duration PROMPTLY = Duration.ofSeconds(10);
     /** The stated bound on a lost wake-up: the default re-check interval. */
     private static final long RECHECK_MILLIS = 100;
-    /** What a loaded 2-core machine may add to it: scheduling, a JIT, a GC. */
-    private static final long SLACK_MILLIS = 1_500;
+    /**
+     * What a loaded 2-core machine may add to it: scheduling, a JIT, a GC (scaled like every timeout of the
+     * tests, for an emulated guest).
+     */
+    private static final long SLACK_MILLIS = ChildProcess.scaled(Duration.ofMillis(1_500)).toMillis();
     private static final int SEQUENCE = MutexWorker.CONDITION;
     private static final int WAITERS = MutexWorker.CONDITION + 4;
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
