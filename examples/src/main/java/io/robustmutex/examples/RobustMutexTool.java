@@ -70,6 +70,7 @@ public final class RobustMutexTool {
         COMMANDS.put("queue", new QueueCommand());
         COMMANDS.put("example-file-lock", new FileLockExample());
         COMMANDS.put("example-embedded", new EmbeddedMutexExample());
+        COMMANDS.put("example-queue", new QueueExample());
     }
 
     private RobustMutexTool() {

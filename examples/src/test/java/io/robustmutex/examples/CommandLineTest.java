@@ -24,15 +24,17 @@ import org.junit.jupiter.api.io.TempDir;
 class CommandLineTest {
 
     /** Every command, with arguments that are complete (for the commands that need some). */
-    private static final Map<String, List<String>> COMMANDS = Map.of(
-            "demo", List.of(),
-            "doctor", List.of(),
-            "inspect", List.of("FILE"),
-            "reinitialize", List.of("FILE", "0"),
-            "model-check", List.of(),
-            "torture", List.of(),
-            "example-file-lock", List.of(),
-            "example-embedded", List.of("FILE"));
+    private static final Map<String, List<String>> COMMANDS = Map.ofEntries(
+            Map.entry("demo", List.of()),
+            Map.entry("doctor", List.of()),
+            Map.entry("inspect", List.of("FILE")),
+            Map.entry("reinitialize", List.of("FILE", "0")),
+            Map.entry("model-check", List.of()),
+            Map.entry("torture", List.of()),
+            Map.entry("queue", List.of()),
+            Map.entry("example-file-lock", List.of()),
+            Map.entry("example-embedded", List.of("FILE")),
+            Map.entry("example-queue", List.of("FILE", "consume")));
 
     @TempDir
     Path dir;
@@ -158,7 +160,9 @@ class CommandLineTest {
                 new String[] {"reinitialize", dir.toString(), "0"},
                 new String[] {"reinitialize", open.toString(), "0"},
                 new String[] {"example-embedded", dir.toString()},
-                new String[] {"example-embedded", open.toString()})) {
+                new String[] {"example-embedded", open.toString()},
+                new String[] {"example-queue", dir.toString(), "consume"},
+                new String[] {"example-queue", open.toString(), "produce"})) {
             Run failed = run(command);
             assertEquals(1, failed.exit(), String.join(" ", command) + ": " + failed.out() + failed.err());
             String path = command[command[1].equals("--region") ? 2 : 1];

@@ -64,6 +64,33 @@ class ExamplesTest {
     }
 
     /**
+     * queue, briefly: producer and consumer JVMs waiting on robust conditions, killed at random; every item
+     * taken once and in order, the queue never stalled.
+     */
+    @Test
+    void queueStormFindsNoViolation() {
+        Run storm = run("queue", "--kills", "4", "--dir", dir.toString(), "--seed", "7");
+        assertEquals(0, storm.exit(), storm.out() + storm.err());
+        assertTrue(storm.out().contains("OK: every item taken once and in order"), storm.out());
+        assertTrue(storm.out().lines().anyMatch(l -> l.startsWith("PI ") && l.endsWith(" ok")), storm.out());
+        assertTrue(storm.out().lines().anyMatch(l -> l.startsWith("NORMAL ") && l.endsWith(" ok")), storm.out());
+        Run bad = run("queue", "--producers", "0");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("--producers 0"), bad.err());
+    }
+
+    /** example-queue: a producer and a consumer thread hand 10,000 items through the queue, in order. */
+    @Test
+    void queueExample() {
+        Run example = run("example-queue", dir.resolve("jobs").toString());
+        assertEquals(0, example.exit(), example.out() + example.err());
+        assertTrue(example.out().contains("10000 items produced and taken, 0 out of order"), example.out());
+        Run bad = run("example-queue", dir.resolve("jobs").toString(), "steal");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("steal"), bad.err());
+    }
+
+    /**
      * Before: with FileChannel.lock, a writer killed mid-transfer leaves the ledger short and the survivor is
      * not told. After: with a robust mutex, the survivor is told, rolls back from the journal, marks the mutex
      * consistent, and the ledger adds up.
