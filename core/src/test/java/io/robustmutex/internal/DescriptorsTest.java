@@ -27,6 +27,21 @@ class DescriptorsTest {
         assertEquals(64, MutexRecordDescriptor.ALIGNMENT);
     }
 
+    /**
+     * The condition record's fields sit at the documented offsets, its kind word where a mutex record has its
+     * own, with a kind no mutex record has.
+     */
+    @Test
+    void conditionRecordLayout() {
+        assertEquals(0, ConditionRecordDescriptor.SEQUENCE_OFFSET);
+        assertEquals(4, ConditionRecordDescriptor.WAITERS_OFFSET);
+        assertEquals(MutexRecordDescriptor.KIND_OFFSET, ConditionRecordDescriptor.KIND_OFFSET);
+        assertEquals(0x110, ConditionRecordDescriptor.KIND_WORD);
+        assertEquals(64, ConditionRecordDescriptor.SIZE);
+        assertEquals(64, ConditionRecordDescriptor.ALIGNMENT);
+        assertEquals(null, MutexRecord.decodeKind(ConditionRecordDescriptor.KIND_WORD));
+    }
+
     /** The robust list head is 24 bytes and our futex_offset is glibc's -32. */
     @Test
     void robustListHeadLayout() {
