@@ -7,11 +7,9 @@ import io.robustmutex.SharedMemory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -77,24 +75,9 @@ final class QueueCommand implements RobustMutexTool.Command {
         int consumers = (int) arguments.number("--consumers", 2, 1, 8);
         int kills = (int) arguments.number("--kills", 200, 1, QueueWorker.KILL_LOG_CAPACITY - 16);
         long durationSeconds = arguments.number("--duration", 1200, 1, TimeUnit.DAYS.toSeconds(365));
-        Path dir = Path.of(arguments.value("--dir").orElse(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm"
-                : System.getProperty("java.io.tmpdir")));
+        Path dir = TortureCommand.directory(arguments);
         long seed = arguments.number("--seed", System.nanoTime(), Long.MIN_VALUE, Long.MAX_VALUE);
-        List<MutexKind> kinds = List.of(MutexKind.PI, MutexKind.NORMAL);
-        if (arguments.value("--kind").isPresent()) {
-            List<MutexKind> chosen = new ArrayList<>();
-            for (String kind : arguments.value("--kind").get().split(",")) {
-                try {
-                    chosen.add(MutexKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException("--kind " + kind + " (expected pi or normal)");
-                }
-            }
-            kinds = List.copyOf(new LinkedHashSet<>(chosen));
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new UsageException("--dir " + dir + ": not a directory");
-        }
+        List<MutexKind> kinds = TortureCommand.kinds(arguments);
         Path work = Files.createTempDirectory(dir, "robust-mutex-queue");
         out.printf("queue: %d kills per kind, %d producer and %d consumer JVMs per kind, kinds %s, seed %d, in %s%n",
                 kills, producers, consumers, kinds, seed, work);
@@ -257,22 +240,13 @@ final class QueueCommand implements RobustMutexTool.Command {
         }
 
         private void logKill(long pid) {
-            long count = QueueWorker.get(data, QueueWorker.KILL_LOG);
-            int entry = QueueWorker.KILL_LOG + 8 + 16 * (int) count;
-            QueueWorker.put(data, entry, pid);
-            QueueWorker.put(data, entry + 8, 0);
-            QueueWorker.put(data, QueueWorker.KILL_LOG, count + 1);
+            QueueWorker.log(data).logKill(pid);
         }
 
         private void checkWorkers() {
-            if (QueueWorker.get(data, QueueWorker.VIOLATIONS) != 0 && violations.isEmpty()) {
-                byte[] text = new byte[QueueWorker.MESSAGE_SIZE];
-                data.get(QueueWorker.MESSAGE, text);
-                int length = 0;
-                while (length < text.length && text[length] != 0) {
-                    length++;
-                }
-                violations.add(new String(text, 0, length, StandardCharsets.UTF_8));
+            String first = QueueWorker.log(data).firstViolation();
+            if (first != null && violations.isEmpty()) {
+                violations.add(first);
             }
             for (WorkerProcess worker : workers) {
                 if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {

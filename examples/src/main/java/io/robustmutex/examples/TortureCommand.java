@@ -6,7 +6,6 @@ import io.robustmutex.SharedMemory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,24 +79,9 @@ final class TortureCommand implements RobustMutexTool.Command {
         int processes = (int) arguments.number("--processes", 3, 1, TortureWorker.KILL_LOG_CAPACITY / 4);
         int kills = (int) arguments.number("--kills", 1000, 1, TortureWorker.KILL_LOG_CAPACITY - 2 * processes);
         long durationSeconds = arguments.number("--duration", 1200, 1, TimeUnit.DAYS.toSeconds(365));
-        Path dir = Path.of(arguments.value("--dir").orElse(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm"
-                : System.getProperty("java.io.tmpdir")));
+        Path dir = directory(arguments);
         long seed = arguments.number("--seed", System.nanoTime(), Long.MIN_VALUE, Long.MAX_VALUE);
-        List<MutexKind> kinds = List.of(MutexKind.PI, MutexKind.NORMAL);
-        if (arguments.value("--kind").isPresent()) {
-            List<MutexKind> chosen = new ArrayList<>();
-            for (String kind : arguments.value("--kind").get().split(",")) {
-                try {
-                    chosen.add(MutexKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException("--kind " + kind + " (expected pi or normal)");
-                }
-            }
-            kinds = List.copyOf(new LinkedHashSet<>(chosen));
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new UsageException("--dir " + dir + ": not a directory");
-        }
+        List<MutexKind> kinds = kinds(arguments);
         Path work = Files.createTempDirectory(dir, "robust-mutex-torture");
         out.printf("torture: %d kills per kind, %d worker JVMs per kind, kinds %s, seed %d, in %s%n", kills,
                 processes, kinds, seed, work);
@@ -158,6 +142,32 @@ final class TortureCommand implements RobustMutexTool.Command {
             }
             deleteTree(work);
         }
+    }
+
+    /** {@code --kind pi,normal}: the kinds to run, both by default. */
+    static List<MutexKind> kinds(Arguments arguments) {
+        if (arguments.value("--kind").isEmpty()) {
+            return List.of(MutexKind.PI, MutexKind.NORMAL);
+        }
+        List<MutexKind> chosen = new ArrayList<>();
+        for (String kind : arguments.value("--kind").get().split(",")) {
+            try {
+                chosen.add(MutexKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--kind " + kind + " (expected pi or normal)");
+            }
+        }
+        return List.copyOf(new LinkedHashSet<>(chosen));
+    }
+
+    /** {@code --dir}: where the shared files go, /dev/shm by default (else the temporary directory). */
+    static Path directory(Arguments arguments) {
+        Path dir = Path.of(arguments.value("--dir").orElse(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm"
+                : System.getProperty("java.io.tmpdir")));
+        if (!Files.isDirectory(dir)) {
+            throw new UsageException("--dir " + dir + ": not a directory");
+        }
+        return dir;
     }
 
     static void deleteTree(Path dir) throws IOException {
@@ -244,22 +254,13 @@ final class TortureCommand implements RobustMutexTool.Command {
         }
 
         private void logKill(long pid) {
-            long count = TortureWorker.get(data, TortureWorker.KILL_LOG);
-            int entry = TortureWorker.KILL_LOG + 8 + 16 * (int) count;
-            TortureWorker.put(data, entry, pid);
-            TortureWorker.put(data, entry + 8, 0);
-            TortureWorker.put(data, TortureWorker.KILL_LOG, count + 1);
+            TortureWorker.log(data).logKill(pid);
         }
 
         private void checkWorkers() {
-            if (TortureWorker.get(data, TortureWorker.VIOLATIONS) != 0 && violations.isEmpty()) {
-                byte[] text = new byte[TortureWorker.MESSAGE_SIZE];
-                data.get(TortureWorker.MESSAGE, text);
-                int length = 0;
-                while (length < text.length && text[length] != 0) {
-                    length++;
-                }
-                violations.add(new String(text, 0, length, StandardCharsets.UTF_8));
+            String first = TortureWorker.log(data).firstViolation();
+            if (first != null && violations.isEmpty()) {
+                violations.add(first);
             }
             for (WorkerProcess worker : workers) {
                 if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {

@@ -4,11 +4,7 @@ import io.robustmutex.Acquisition;
 import io.robustmutex.MutexKind;
 import io.robustmutex.RobustMutex;
 import io.robustmutex.SharedMemory;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -57,16 +53,19 @@ public final class TortureWorker {
     /** The region's size. */
     static final int SIZE = 128 * 1024;
     /** How many kills the log holds. */
-    static final int KILL_LOG_CAPACITY = (SIZE - KILL_LOG - 8) / 16;
-
-    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class,
-            ByteOrder.LITTLE_ENDIAN);
+    static final int KILL_LOG_CAPACITY = StormLog.capacity(SIZE, KILL_LOG);
 
     private final ByteBuffer data;
+    private final StormLog log;
     private final long me = ProcessHandle.current().pid();
 
     private TortureWorker(ByteBuffer data) {
         this.data = data;
+        this.log = log(data);
+    }
+
+    static StormLog log(ByteBuffer data) {
+        return new StormLog(data, VIOLATIONS, MESSAGE, MESSAGE_SIZE, KILL_LOG);
     }
 
     /**
@@ -86,11 +85,11 @@ public final class TortureWorker {
     }
 
     static long get(ByteBuffer data, int offset) {
-        return (long) LONGS.getVolatile(data, offset);
+        return StormLog.get(data, offset);
     }
 
     static void put(ByteBuffer data, int offset, long value) {
-        LONGS.setRelease(data, offset, value);
+        StormLog.put(data, offset, value);
     }
 
     private long get(int offset) {
@@ -159,33 +158,11 @@ public final class TortureWorker {
         }
     }
 
-    /**
-     * A reported death must be that of a process the parent killed, and be reported only once. The newest kill
-     * of the pid counts: the kernel reuses pids, and over thousands of JVMs a pid comes back.
-     */
     private void attribute(long pid) {
-        long count = get(KILL_LOG);
-        for (int i = (int) count - 1; i >= 0; i--) {
-            int entry = KILL_LOG + 8 + 16 * i;
-            if (get(entry) == pid) {
-                if (get(entry + 8) != 0) {
-                    violation("the death of process " + pid + " was reported twice");
-                }
-                put(entry + 8, 1);
-                return;
-            }
-        }
-        violation("told that process " + pid + " died, but nobody killed it");
+        log.attribute(pid, me);
     }
 
     private void violation(String text) {
-        if (get(VIOLATIONS) == 0) {
-            byte[] bytes = ("pid " + me + ": " + text).getBytes(StandardCharsets.UTF_8);
-            ByteBuffer message = data.duplicate().position(MESSAGE);
-            message.put(bytes, 0, Math.min(bytes.length, MESSAGE_SIZE - 1));
-        }
-        put(VIOLATIONS, get(VIOLATIONS) + 1);
-        System.out.println("VIOLATION " + text);
-        System.out.flush();
+        log.violation(me, text);
     }
 }
