@@ -137,7 +137,7 @@ final class InterleavingScenarios {
     }
 
     /** A world of threads sharing one mutex at offset 0 of one shared object, and its monitor. */
-    static final class MutexWorld implements ScheduleExplorer.World {
+    static class MutexWorld implements ScheduleExplorer.World {
         final ModelCheck.ExplorationConfiguration configuration;
         final KernelModel model;
         final SharedObject shm;
@@ -216,6 +216,30 @@ final class InterleavingScenarios {
 
         void lock(ModelThread self) {
             Acquisition acquisition = mutexes.get(self).acquire();
+            acquired(self, acquisition.ownerDied());
+            held.put(self, acquisition);
+            if (acquisition.ownerDied()) {
+                acquisition.markConsistent();
+            }
+        }
+
+        /** The mutex as an actor's process sees it. */
+        RobustMutex mutexOf(ModelThread self) {
+            return mutexes.get(self);
+        }
+
+        /** An actor is about to release the mutex by other means than {@link #unlock} (a condition's wait). */
+        void releasing(ModelThread self) {
+            if (owner == self) {
+                owner = null;
+            }
+        }
+
+        /**
+         * An acquisition by an actor returned: checks that nobody else holds, that the word names it and that it
+         * was told of an owner death exactly when one is unreported, and makes it the owner.
+         */
+        void acquired(ModelThread self, boolean ownerDied) {
             int word = word();
             if (FutexWord.owner(word) != self.tid()) {
                 violation("two owners: " + self.name() + "'s acquisition returned, but the word is "
@@ -224,16 +248,12 @@ final class InterleavingScenarios {
             if (owner != null) {
                 violation("two owners: " + self.name() + " acquired while " + owner.name() + " holds");
             }
-            if (acquisition.ownerDied() != deathPending) {
-                violation(acquisition.ownerDied() ? self.name() + " was told of an owner death that did not happen"
+            if (ownerDied != deathPending) {
+                violation(ownerDied ? self.name() + " was told of an owner death that did not happen"
                         : self.name() + " was not told that the previous owner died holding the mutex");
             }
             deathPending = false;
             owner = self;
-            held.put(self, acquisition);
-            if (acquisition.ownerDied()) {
-                acquisition.markConsistent();
-            }
         }
 
         void unlock(ModelThread self) {
@@ -291,7 +311,8 @@ final class InterleavingScenarios {
             }
             for (ModelThread actor : actors) {
                 KernelModel.Waiter waiter = actor.waiting;
-                if (actor.state() != ModelThread.State.BLOCKED || waiter == null || waiter.pi) {
+                if (actor.state() != ModelThread.State.BLOCKED || waiter == null || waiter.pi
+                        || waiter.key.object() != shm || waiter.key.offset() != 0) {
                     continue;
                 }
                 if (waiter.deadline == Long.MAX_VALUE) {

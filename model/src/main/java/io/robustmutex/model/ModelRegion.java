@@ -3,6 +3,8 @@ package io.robustmutex.model;
 import io.robustmutex.MutexKind;
 import io.robustmutex.RobustMutex;
 import io.robustmutex.internal.ApiBridge;
+import io.robustmutex.internal.ConditionRecord;
+import io.robustmutex.internal.ConditionRecordDescriptor;
 import io.robustmutex.internal.MutexRecord;
 import io.robustmutex.internal.MutexRecordDescriptor;
 import io.robustmutex.internal.OpenFlag;
@@ -24,6 +26,8 @@ public final class ModelRegion {
     private final ModelMemory memory;
     private final OpenFlag open;
     private final Map<Integer, RobustMutex> mutexes = new HashMap<>();
+    private final Map<Integer, MutexRecord> records = new HashMap<>();
+    private final Map<Integer, ConditionRecord> conditions = new HashMap<>();
     private final Map<Integer, ModelNativeMutex> nativeMutexes = new HashMap<>();
     private volatile boolean mapped = true;
 
@@ -72,10 +76,52 @@ public final class ModelRegion {
             // As the library does for a region: a record is used from one PID namespace only.
             MutexRecord.bindPidNamespace(memory, at, process.pidNamespace().id(), object.name() + "@" + offset);
             process.nameRecord(address + offset, name);
-            RobustMutex mutex = ApiBridge.newMutex(new MutexRecord(memory, at, kind, name, null, model.bootStamp(),
-                    ((long) object.id << 32) | at), process.protocol(), open, name);
+            MutexRecord record = new MutexRecord(memory, at, kind, name, null, model.bootStamp(),
+                    ((long) object.id << 32) | at);
+            RobustMutex mutex = ApiBridge.newMutex(record, process.protocol(), open, name);
             mutexes.put(at, mutex);
+            records.put(at, record);
             return mutex;
+        }
+    }
+
+    /**
+     * The record of a mutex got from {@link #mutex}: for code that drives the protocol itself (a condition's wait
+     * and signal, {@code ConditionScenarios}).
+     */
+    MutexRecord mutexRecord(long offset) {
+        synchronized (mutexes) {
+            MutexRecord record = records.get((int) offset);
+            if (record == null) {
+                throw new IllegalArgumentException("offset=" + offset + " holds no mutex of this region");
+            }
+            return record;
+        }
+    }
+
+    /**
+     * The condition record at {@code offset}, initialized if its kind word is 0 (made of steps when called from a
+     * simulated thread): what {@code SharedMemory.condition} binds to, for the condition protocol.
+     */
+    ConditionRecord condition(long offset) {
+        ConditionRecordDescriptor.checkOffset(offset, object.size());
+        int at = (int) offset;
+        synchronized (conditions) {
+            ConditionRecord existing = conditions.get(at);
+            if (existing != null) {
+                return existing;
+            }
+            int kindWord = memory.getIntVolatile(at + ConditionRecordDescriptor.KIND_OFFSET);
+            if (kindWord == 0) {
+                ConditionRecordDescriptor.initialize(memory, at);
+            } else if (kindWord != ConditionRecordDescriptor.KIND_WORD) {
+                throw new IllegalArgumentException(String.format("offset=%d holds kind word 0x%08x, not a condition",
+                        offset, kindWord));
+            }
+            ConditionRecord condition = new ConditionRecord(memory, at, String.format("condition@0x%x",
+                    address + offset), null);
+            conditions.put(at, condition);
+            return condition;
         }
     }
 
