@@ -155,21 +155,26 @@ public final class ModelCheck {
          * At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault; at most
          * 200,000 schedules per row. The shared-list table: 1, and 0.
          */
-        DEFAULT(2, 1, 200_000, 1, 0),
+        DEFAULT(2, 1, 200_000, 1, 0, 2, 1),
         /**
          * At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault; at most
          * 2,000,000 schedules per row (the largest row explores about 250,000). The shared-list table: 1 and 1.
          */
-        DEEP(3, 2, 2_000_000, 1, 1);
+        DEEP(3, 2, 2_000_000, 1, 1, 3, 2);
 
         private final int preemptions;
         private final int preemptionsWithInjection;
         private final int maxSchedules;
         private final int sharedListPreemptions;
         private final int sharedListPreemptionsWithInjection;
+        private final int conditionPreemptions;
+        private final int conditionPreemptionsWithInjection;
 
         Depth(int preemptions, int preemptionsWithInjection, int maxSchedules, int sharedListPreemptions,
-                int sharedListPreemptionsWithInjection) {
+                int sharedListPreemptionsWithInjection, int conditionPreemptions,
+                int conditionPreemptionsWithInjection) {
+            this.conditionPreemptions = conditionPreemptions;
+            this.conditionPreemptionsWithInjection = conditionPreemptionsWithInjection;
             this.preemptions = preemptions;
             this.preemptionsWithInjection = preemptionsWithInjection;
             this.maxSchedules = maxSchedules;
@@ -197,6 +202,24 @@ public final class ModelCheck {
          */
         public int sharedListPreemptionsWithInjection() {
             return sharedListPreemptionsWithInjection;
+        }
+
+        /**
+         * The bound on preemptions in the conditions table's schedules without a death or fault.
+         *
+         * @return the bound
+         */
+        public int conditionPreemptions() {
+            return conditionPreemptions;
+        }
+
+        /**
+         * The bound on preemptions in the conditions table's schedules with a death or an injected fault.
+         *
+         * @return the bound
+         */
+        public int conditionPreemptionsWithInjection() {
+            return conditionPreemptionsWithInjection;
         }
 
         /**
@@ -404,6 +427,161 @@ public final class ModelCheck {
             int preemptions, int preemptionsWithInjection, int maxSchedules) {
         return SharedListScenarios.explore(SharedListScenarios.scenarios().get(row.scenario()), row.configuration(),
                 variant, preemptions, preemptionsWithInjection, maxSchedules);
+    }
+
+    /**
+     * A row of the conditions table: a scenario of {@link ConditionScenarios} (waiters and a signaller using a
+     * condition of one mutex) under a configuration (the mutex's kind and its unlock path).
+     *
+     * @param scenario the scenario's name, one of {@link #conditionScenarios()}
+     * @param configuration the configuration
+     */
+    public record ConditionRow(String scenario, ExplorationConfiguration configuration) {
+
+        /** Validates the fields. */
+        public ConditionRow {
+            Objects.requireNonNull(configuration, "configuration");
+            if (!ConditionScenarios.scenarios().containsKey(scenario)) {
+                throw new IllegalArgumentException("scenario=" + scenario + " (expected one of "
+                        + conditionScenarios() + ")");
+            }
+        }
+
+        /**
+         * The row's name: {@code condition: <scenario>}.
+         *
+         * @return the name
+         */
+        public String name() {
+            return "condition: " + scenario;
+        }
+    }
+
+    /**
+     * What exploring one conditions row found.
+     *
+     * @param exploration the explorer's counts; its scenario is the row's {@link ConditionRow#name() name}
+     * @param conditionHealed schedules in which a waiter slept on after a signal had moved the sequence (the
+     *     signaller or the woken waiter died) until its bounded re-check woke it
+     * @param maxLatencyRechecks the longest a wait took to return after the signal that moved its sequence, in
+     *     re-check intervals of model time
+     */
+    public record ConditionResult(ExplorationResult exploration, int conditionHealed, double maxLatencyRechecks) {
+    }
+
+    /**
+     * The bound of the conditions table on how long a wait may take to return after the signal that moved its
+     * sequence.
+     *
+     * @return the bound, in re-check intervals of model time
+     */
+    public static int conditionWakeBound() {
+        return ConditionScenarios.LATENCY_BOUND_RECHECKS;
+    }
+
+    /**
+     * The names of the condition scenarios.
+     *
+     * @return the names, in table order
+     */
+    public static List<String> conditionScenarios() {
+        return List.copyOf(ConditionScenarios.scenarios().keySet());
+    }
+
+    /**
+     * The rows of the conditions table: every scenario with each kind, on the classic unlock path (the one every
+     * kernel has; the condition protocol adds no unlock path of its own, and the schedules table covers the
+     * others).
+     *
+     * @param architectures the architecture descriptions; the first stands for the path
+     * @return the rows, in table order
+     */
+    public static List<ConditionRow> conditionRows(List<Architecture> architectures) {
+        Architecture any = architectures.get(0);
+        List<ConditionRow> rows = new ArrayList<>();
+        for (String scenario : conditionScenarios()) {
+            for (MutexKind kind : MutexKind.values()) {
+                rows.add(new ConditionRow(scenario, new ExplorationConfiguration(any, kind, UnlockPath.CLASSIC,
+                        false)));
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * Explores the schedules of one conditions row.
+     *
+     * @param row the row
+     * @param depth the preemption bounds
+     * @param maxSchedules the most schedules to explore; the result says when there were more
+     * @return what was found
+     */
+    public static ConditionResult exploreCondition(ConditionRow row, Depth depth, int maxSchedules) {
+        ConditionScenarios.Result result = exploreCondition(row, ConditionScenarios.Variant.AS_IS,
+                conditionBounds(row, depth, maxSchedules));
+        ScheduleExplorer.Report report = result.report();
+        return new ConditionResult(new ExplorationResult(row.configuration(), row.name(), depth, report.schedules(),
+                report.withDeath(), report.withFault(), report.violating(), report.healed(), report.truncated(),
+                report.findings()), result.conditionHealed(),
+                (double) result.maxLatencyNanos() / result.recheckNanos());
+    }
+
+    /**
+     * Explores one conditions row with the protocol's re-check taken away (a re-check interval longer than every
+     * deadline of the scenarios), to show what the re-check heals: a waiter whose signaller died between moving
+     * the sequence and waking, or whose wake-up went to a waiter that then died, sleeps until its deadline. With
+     * the re-check it is a schedule counted in {@link ConditionResult#conditionHealed()}; without it, a violating
+     * one.
+     *
+     * @param row the row
+     * @param depth the preemption bounds
+     * @param maxSchedules the most schedules to explore
+     * @return what was found: violating schedules are the wake-ups lost without the re-check
+     */
+    public static ConditionResult exploreConditionWithoutRecheck(ConditionRow row, Depth depth, int maxSchedules) {
+        ConditionScenarios.Result result = exploreCondition(row, ConditionScenarios.Variant.NO_RECHECK,
+                conditionBounds(row, depth, maxSchedules));
+        ScheduleExplorer.Report report = result.report();
+        return new ConditionResult(new ExplorationResult(row.configuration(), row.name() + ", no re-check", depth,
+                report.schedules(), report.withDeath(), report.withFault(), report.violating(), report.healed(),
+                report.truncated(), report.findings()), result.conditionHealed(),
+                (double) result.maxLatencyNanos() / result.recheckNanos());
+    }
+
+    /**
+     * The bounds of a conditions row: the depth's, with one preemption fewer in schedules with a death or a fault
+     * for the scenario whose signaller signals twice (its schedules are twice as long: at the depth's bound the
+     * row alone would take longer than the rest of the table).
+     *
+     * @param row the row
+     * @param depth the depth
+     * @param maxSchedules the cap
+     * @return the bounds
+     */
+    static ScheduleExplorer.Bounds conditionBounds(ConditionRow row, Depth depth, int maxSchedules) {
+        int withInjection = depth.conditionPreemptionsWithInjection();
+        if (ConditionScenarios.scenarios().get(row.scenario()).rounds() > 1) {
+            withInjection = Math.max(0, withInjection - 1);
+        }
+        return new ScheduleExplorer.Bounds(depth.conditionPreemptions(), withInjection, maxSchedules);
+    }
+
+    /**
+     * The preemption bounds of a conditions row, as the table prints them.
+     *
+     * @param row the row
+     * @param depth the depth
+     * @return {@code preemptions/with a death or fault}
+     */
+    public static String conditionBoundsLabel(ConditionRow row, Depth depth) {
+        ScheduleExplorer.Bounds bounds = conditionBounds(row, depth, 1);
+        return bounds.preemptions() + "/" + bounds.preemptionsWithInjection();
+    }
+
+    static ConditionScenarios.Result exploreCondition(ConditionRow row, ConditionScenarios.Variant variant,
+            ScheduleExplorer.Bounds bounds) {
+        return ConditionScenarios.explore(ConditionScenarios.scenarios().get(row.scenario()), row.configuration(),
+                variant, bounds);
     }
 
     /**
