@@ -117,6 +117,8 @@ final class ConditionScenarios {
         int conditionHealed;
         /** The longest a wait took to return after the signal that moved its sequence, in nanoseconds. */
         long maxLatency;
+        /** Schedules in which a wait re-acquired the mutex from an owner that died holding it, and was told. */
+        int waitToldOfDeath;
     }
 
     /**
@@ -126,8 +128,10 @@ final class ConditionScenarios {
      * @param conditionHealed schedules in which a waiter slept on after its sequence moved until a re-check woke it
      * @param maxLatencyNanos the longest a wait took to return after the signal that moved its sequence
      * @param recheckNanos the model's re-check interval, the unit of the bounds
+     * @param waitToldOfDeath schedules in which a wait re-acquired the mutex from an owner that died holding it
      */
-    record Result(ScheduleExplorer.Report report, int conditionHealed, long maxLatencyNanos, long recheckNanos) {
+    record Result(ScheduleExplorer.Report report, int conditionHealed, long maxLatencyNanos, long recheckNanos,
+            int waitToldOfDeath) {
     }
 
     /**
@@ -148,7 +152,7 @@ final class ConditionScenarios {
             recheck[0] = world.model().recheckNanos();
             return world;
         }, bounds);
-        return new Result(report, stats.conditionHealed, stats.maxLatency, recheck[0]);
+        return new Result(report, stats.conditionHealed, stats.maxLatency, recheck[0], stats.waitToldOfDeath);
     }
 
     /** A world of waiters and a signaller sharing a mutex, a condition and a data word, and its monitor. */
@@ -168,6 +172,7 @@ final class ConditionScenarios {
         private int killedWaiting;
         private boolean signallerDone;
         private boolean conditionHealed;
+        private boolean waitToldOfDeath;
         private long maxLatency;
 
         ConditionWorld(Scenario scenario, ModelCheck.ExplorationConfiguration configuration, Variant variant,
@@ -253,6 +258,7 @@ final class ConditionScenarios {
             boolean ownerDied = (result & ConditionProtocol.OWNER_DIED) != 0;
             acquired(self, ownerDied);
             if (ownerDied) {
+                waitToldOfDeath = true;
                 protocols.get(self).mutexes().markConsistent(records.get(self));
             }
             int now = sequence();
@@ -346,6 +352,9 @@ final class ConditionScenarios {
         public void finish() {
             if (conditionHealed) {
                 stats.conditionHealed++;
+            }
+            if (waitToldOfDeath) {
+                stats.waitToldOfDeath++;
             }
             stats.maxLatency = Math.max(stats.maxLatency, maxLatency);
             if (signallerDone) {

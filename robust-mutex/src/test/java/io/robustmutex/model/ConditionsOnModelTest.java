@@ -44,9 +44,10 @@ class ConditionsOnModelTest {
         ConditionScenarios.Result result = ModelCheck.exploreCondition(row, variant,
                 new ScheduleExplorer.Bounds(preemptions, preemptionsWithInjection, 200_000));
         ScheduleExplorer.Report report = result.report();
-        System.out.printf("%s %s %s (%d, %d): %d schedules, %d with a death, %d violating, %d healed; first: %s%n",
-                row.name(), row.configuration().kind(), variant, preemptions, preemptionsWithInjection,
-                report.schedules(), report.withDeath(), report.violating(), result.conditionHealed(),
+        System.out.printf("%s %s %s (%d, %d): %d schedules, %d with a death, %d violating, %d healed, %d waits told"
+                + " of a death; first: %s%n", row.name(), row.configuration().kind(), variant, preemptions,
+                preemptionsWithInjection, report.schedules(), report.withDeath(), report.violating(),
+                result.conditionHealed(), result.waitToldOfDeath(),
                 report.findings().isEmpty() ? "-" : report.findings().get(0));
         return result;
     }
@@ -60,9 +61,10 @@ class ConditionsOnModelTest {
     }
 
     /**
-     * Every row with 1 preemption and deaths in the schedules without one: no violation, never cut short, and in
+     * Every row with 1 preemption and deaths in the schedules without one: no violation, never cut short; in
      * every row some schedule loses a wake-up to a death (the signaller killed between its increment and its
-     * wake-up) that the re-check heals, within one re-check interval.
+     * wake-up) that the re-check heals, within one re-check interval, and some wait re-acquires the mutex from a
+     * holder that died (the signaller, after its signal) and is told so.
      */
     @Test
     void everyRowIsSafeAndHealsTheWakeUpsDeathsLose() {
@@ -73,6 +75,7 @@ class ConditionsOnModelTest {
             assertFalse(report.truncated(), row.name());
             assertTrue(report.schedules() >= 100 && report.withDeath() >= 100, row.name() + ": " + report);
             assertTrue(result.conditionHealed() > 0, row.name() + ": no lost wake-up was healed");
+            assertTrue(result.waitToldOfDeath() > 0, row.name() + ": no wait re-acquired from a dead holder");
             assertTrue(result.maxLatencyNanos() > 0 && result.maxLatencyNanos() <= result.recheckNanos(),
                     row.name() + ": the longest wake-up took " + result.maxLatencyNanos() + " ns");
         }
