@@ -35,7 +35,7 @@ import java.util.stream.Collectors;
  *   --arch x86_64,aarch64   --kind PI,NORMAL   --path vdso,syscall,classic
  *   --lifetime on,off       --fixup on,off     --scenario hand-off,contention,vanished-owner,stale-boot
  *   --part deaths,schedules,shared-list,conditions
- *   --deep (3 preemptions, 2 with a death or fault; shared list: 1, 1; conditions: 3, 2, two-signals 3, 1)
+ *   --deep (3 preemptions, 2 with a death or fault; shared list: 1, 1; conditions: 3, 1)
  *   --max-schedules N (per row; default 200,000, 2,000,000 with --deep)
  *   --findings (print what each unsafe row found)
  * </pre>
@@ -71,7 +71,7 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                   --lifetime on,off          --fixup on,off              --scenario %s
                   --part deaths,schedules,shared-list,conditions
                   --deep (3 preemptions, 2 with a death or fault; in the shared-list table 1 and 1; in the
-                          conditions table 3 and 2, 3 and 1 for two-signals)
+                          conditions table 3 and 1)
                   --max-schedules N (per row; default 200,000, 2,000,000 with --deep; a row that reaches it
                                      stops and says CUT)
                   --findings (print what each unsafe row found)
@@ -360,7 +360,8 @@ final class ModelCheckCommand implements RobustMutexTool.Command {
                 + " mutex), each in its own process; every schedule with at most " + depth.conditionPreemptions()
                 + " preemption(s), or " + depth.conditionPreemptionsWithInjection() + " when one thread is killed"
                 + " (before any step, or asleep in the kernel) or one futex call returns an injected result"
-                + " (two-signals: one fewer); bound: preemptions/with a death or fault.");
+                + " (two-signals: " + depth.conditionTwoRoundsPreemptionsWithInjection() + "); bound: preemptions/with"
+                + " a death or fault.");
         out.printf(format, "row", "kind", "unlock", "bound", "schedules", "deaths", "faults", "violating", "healed",
                 "max-wake", "result");
         List<Future<ModelCheck.ConditionResult>> futures = new ArrayList<>();

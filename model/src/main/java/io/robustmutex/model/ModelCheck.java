@@ -155,12 +155,12 @@ public final class ModelCheck {
          * At most 2 preemptions per schedule, and 1 in schedules with a death or an injected fault; at most
          * 200,000 schedules per row. The shared-list table: 1, and 0.
          */
-        DEFAULT(2, 1, 200_000, 1, 0, 2, 1),
+        DEFAULT(2, 1, 200_000, 1, 0, 2, 1, 0),
         /**
          * At most 3 preemptions per schedule, and 2 in schedules with a death or an injected fault; at most
          * 2,000,000 schedules per row (the largest row explores about 250,000). The shared-list table: 1 and 1.
          */
-        DEEP(3, 2, 2_000_000, 1, 1, 3, 2);
+        DEEP(3, 2, 2_000_000, 1, 1, 3, 1, 1);
 
         private final int preemptions;
         private final int preemptionsWithInjection;
@@ -169,12 +169,14 @@ public final class ModelCheck {
         private final int sharedListPreemptionsWithInjection;
         private final int conditionPreemptions;
         private final int conditionPreemptionsWithInjection;
+        private final int conditionTwoRoundsPreemptionsWithInjection;
 
         Depth(int preemptions, int preemptionsWithInjection, int maxSchedules, int sharedListPreemptions,
                 int sharedListPreemptionsWithInjection, int conditionPreemptions,
-                int conditionPreemptionsWithInjection) {
+                int conditionPreemptionsWithInjection, int conditionTwoRoundsPreemptionsWithInjection) {
             this.conditionPreemptions = conditionPreemptions;
             this.conditionPreemptionsWithInjection = conditionPreemptionsWithInjection;
+            this.conditionTwoRoundsPreemptionsWithInjection = conditionTwoRoundsPreemptionsWithInjection;
             this.preemptions = preemptions;
             this.preemptionsWithInjection = preemptionsWithInjection;
             this.maxSchedules = maxSchedules;
@@ -205,7 +207,8 @@ public final class ModelCheck {
         }
 
         /**
-         * The bound on preemptions in the conditions table's schedules without a death or fault.
+         * The bound on preemptions in the conditions table's schedules without a death or fault: 2 by default, 3
+         * with {@code --deep}.
          *
          * @return the bound
          */
@@ -214,12 +217,26 @@ public final class ModelCheck {
         }
 
         /**
-         * The bound on preemptions in the conditions table's schedules with a death or an injected fault.
+         * The bound on preemptions in the conditions table's schedules with a death or an injected fault: 1, also
+         * with {@code --deep} (with 2, the first {@code signal} row had not finished after 8 minutes on two busy
+         * cores).
          *
          * @return the bound
          */
         public int conditionPreemptionsWithInjection() {
             return conditionPreemptionsWithInjection;
+        }
+
+        /**
+         * The bound on preemptions in the schedules with a death or an injected fault of the conditions scenario
+         * whose signaller signals twice ({@code two-signals}): its schedules are twice as long, and at the bound of
+         * the other rows it alone would take longer than the rest of the default table: 0 by default, 1 with
+         * {@code --deep}.
+         *
+         * @return the bound
+         */
+        public int conditionTwoRoundsPreemptionsWithInjection() {
+            return conditionTwoRoundsPreemptionsWithInjection;
         }
 
         /**
@@ -549,9 +566,8 @@ public final class ModelCheck {
     }
 
     /**
-     * The bounds of a conditions row: the depth's, with one preemption fewer in schedules with a death or a fault
-     * for the scenario whose signaller signals twice (its schedules are twice as long: at the depth's bound the
-     * row alone would take longer than the rest of the table).
+     * The bounds of a conditions row: the depth's, with {@link Depth#conditionTwoRoundsPreemptionsWithInjection()}
+     * for the scenario whose signaller signals twice.
      *
      * @param row the row
      * @param depth the depth
@@ -559,10 +575,8 @@ public final class ModelCheck {
      * @return the bounds
      */
     static ScheduleExplorer.Bounds conditionBounds(ConditionRow row, Depth depth, int maxSchedules) {
-        int withInjection = depth.conditionPreemptionsWithInjection();
-        if (ConditionScenarios.scenarios().get(row.scenario()).rounds() > 1) {
-            withInjection = Math.max(0, withInjection - 1);
-        }
+        int withInjection = ConditionScenarios.scenarios().get(row.scenario()).rounds() > 1
+                ? depth.conditionTwoRoundsPreemptionsWithInjection() : depth.conditionPreemptionsWithInjection();
         return new ScheduleExplorer.Bounds(depth.conditionPreemptions(), withInjection, maxSchedules);
     }
 
