@@ -38,7 +38,17 @@ import java.util.concurrent.locks.Condition;
  * otherwise. A wait releases every hold of the mutex and, however it ends (a signal, the deadline, an
  * interrupt, a spurious wake-up), holds it again, with the same hold count, before it returns or throws;
  * interruption is noticed within one slice ({@code io.robustmutex.interruptSliceMillis}). Spurious wake-ups
- * happen, as the contract allows: wait in a loop that tests what you wait for.
+ * happen, as the contract allows: wait in a loop that tests what you wait for. The one exception to "held
+ * again" is a re-acquisition that fails: the mutex became not recoverable meanwhile
+ * ({@link MutexNotRecoverableException}), its record was damaged ({@link MutexDamagedException}), or its file
+ * was closed in this JVM ({@link IllegalStateException}); then nothing is held, as after a failed
+ * {@link RobustMutex#lock()}. Closing the condition's file in this JVM ends its waits within the re-check
+ * interval, as spurious wake-ups.
+ *
+ * <p>Every process must use a condition with the same mutex: the guarantee that no signal is lost rests on
+ * waiters and signallers holding the same mutex while they read and move the sequence. A wait on a mutex that
+ * is {@link MutexState#INCONSISTENT} (an owner death not yet repaired) releases it still INCONSISTENT, so its
+ * next acquirer is told of the death, this waiter included when it re-acquires.
  *
  * <h2>Owner death</h2>
  * A wait re-acquires the mutex; if its previous owner died holding it, the wait applies the owner-died policy
@@ -214,10 +224,16 @@ public final class RobustCondition implements Condition {
         }
         int outcome = result & ConditionProtocol.OUTCOME_MASK;
         if ((result & ConditionProtocol.OWNER_DIED) != 0) {
-            if (outcome == ConditionProtocol.INTERRUPTED) {
-                Thread.currentThread().interrupt();
+            // The repair runs with the interrupt status clear (interruptible I/O in it would fail otherwise); if
+            // it does not complete, the interrupt is kept as the status for the caller.
+            try {
+                mutex.recoverHeld();
+            } catch (RuntimeException | Error failure) {
+                if (outcome == ConditionProtocol.INTERRUPTED) {
+                    Thread.currentThread().interrupt();
+                }
+                throw failure;
             }
-            mutex.recoverHeld();
         }
         if (outcome == ConditionProtocol.INTERRUPTED) {
             throw new InterruptedException();

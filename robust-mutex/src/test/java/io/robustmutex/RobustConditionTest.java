@@ -370,4 +370,151 @@ class RobustConditionTest {
             assertEquals(42, region.buffer().getLong(256), "the caller's data is left as it was");
         }
     }
+
+    /** A thread that takes the mutex and ends without releasing it: the kernel releases it with OWNER_DIED. */
+    private static void dieHolding(RobustMutex mutex) throws Exception {
+        Threads.runToEnd("dies-holding", () -> mutex.acquire().fencingToken());
+    }
+
+    /**
+     * An interrupted wait whose re-acquisition finds an owner death, repaired by the handler: the handler runs
+     * with the interrupt status clear, and the InterruptedException leaves it clear, with the mutex held.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void anInterruptAndAnOwnerDeathTogether(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("interrupt-death-" + kind), 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            boolean[] interruptedInHandler = new boolean[1];
+            mutex.setRecoveryHandler(m -> interruptedInHandler[0] = Thread.currentThread().isInterrupted());
+            RobustCondition condition = region.condition(64, mutex);
+            Thread[] waiterThread = new Thread[1];
+            CompletableFuture<String> waiter = Threads.start("waiter", () -> {
+                waiterThread[0] = Thread.currentThread();
+                mutex.lock();
+                try {
+                    condition.await();
+                    return "returned";
+                } catch (InterruptedException e) {
+                    return "interrupted, status " + Thread.currentThread().isInterrupted() + ", held "
+                            + mutex.isHeldByCurrentThread();
+                } finally {
+                    mutex.unlock();
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> region.buffer().getInt(68) == 1);
+            Threads.runToEnd("dies-holding", () -> {
+                mutex.acquire();
+                waiterThread[0].interrupt();
+                // The waiter notices the interrupt within a slice and blocks on the mutex this thread dies holding.
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> region.buffer().getInt(68) == 0);
+                return null;
+            });
+            assertEquals("interrupted, status false, held true", Threads.get(waiter));
+            assertFalse(interruptedInHandler[0], "the handler ran with the interrupt status clear");
+            assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
+        }
+    }
+
+    /**
+     * A wait on a mutex acquired after an owner death and not yet repaired releases it still INCONSISTENT and
+     * re-acquires it held, told of the death again; it does not make it not recoverable.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void aWaitOnAnInconsistentMutexKeepsItRecoverable(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("inconsistent-" + kind), 4096)) {
+            RobustMutex mutex = region.mutex(0, kind);
+            RobustCondition condition = region.condition(64, mutex);
+            dieHolding(mutex);
+            String outcome = Threads.runToEnd("waiter", () -> {
+                try (Acquisition held = mutex.acquire()) {
+                    assertTrue(held.ownerDied());
+                    OwnerDiedException again = assertThrows(OwnerDiedException.class,
+                            () -> condition.await(20, TimeUnit.MILLISECONDS));
+                    assertTrue(again.getMessage().contains("condition"), again.getMessage());
+                    String state = "held " + mutex.isHeldByCurrentThread() + ", " + mutex.snapshot().state();
+                    held.markConsistent();
+                    return state;
+                }
+            });
+            assertEquals("held true, INCONSISTENT", outcome);
+            assertEquals(MutexState.CONSISTENT, mutex.snapshot().state());
+        }
+    }
+
+    /**
+     * Two mutexes whose waits each threw OwnerDiedException, held by one thread: released by it, both stay
+     * INCONSISTENT for their next acquirers; neither becomes not recoverable.
+     */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void twoUnrepairedWaitsLeaveBothMutexesInconsistent(MutexKind kind) throws Exception {
+        try (SharedMemory region = SharedMemory.map(dir.resolve("two-" + kind), 4096)) {
+            RobustMutex a = region.mutex(0, kind);
+            RobustMutex b = region.mutex(128, kind);
+            RobustCondition onA = region.condition(64, a);
+            RobustCondition onB = region.condition(192, b);
+            CompletableFuture<Void> waiter = Threads.start("waiter", () -> {
+                a.lock();
+                assertThrows(OwnerDiedException.class, () -> onA.await(1, TimeUnit.MINUTES));
+                b.lock();
+                assertThrows(OwnerDiedException.class, () -> onB.await(1, TimeUnit.MINUTES));
+                b.unlock();
+                a.unlock();
+                return null;
+            });
+            ByteBuffer data = region.buffer();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> data.getInt(68) == 1);
+            signalAndDieHolding(a, onA);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> data.getInt(196) == 1);
+            signalAndDieHolding(b, onB);
+            Threads.get(waiter);
+            assertEquals(MutexState.INCONSISTENT, a.snapshot().state());
+            assertEquals(MutexState.INCONSISTENT, b.snapshot().state());
+        }
+    }
+
+    /** A thread that takes the mutex, signals, and ends without releasing it. */
+    private static void signalAndDieHolding(RobustMutex mutex, RobustCondition condition) throws Exception {
+        Threads.runToEnd("signals-and-dies", () -> {
+            mutex.acquire();
+            condition.signal();
+            return null;
+        });
+    }
+
+    /** Closing the condition's file in this JVM ends a wait that has no deadline, within the re-check interval. */
+    @ParameterizedTest
+    @EnumSource(MutexKind.class)
+    void closingTheFileEndsAWait(MutexKind kind) throws Exception {
+        SharedMemory region = SharedMemory.map(dir.resolve("close-" + kind), 4096);
+        RobustMutex mutex;
+        RobustCondition condition;
+        try (MutexFile file = MutexFile.open(dir.resolve("close-" + kind + ".mutex"), 1, kind)) {
+            mutex = file.mutex(0);
+            condition = region.condition(64, mutex);
+            CompletableFuture<String> waiter = Threads.start("waiter", () -> {
+                mutex.lock();
+                try {
+                    condition.await();
+                    return "returned, held " + mutex.isHeldByCurrentThread();
+                } finally {
+                    mutex.unlock();
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> region.buffer().getInt(68) == 1);
+            region.close();
+            assertEquals("returned, held true", Threads.get(waiter));
+            mutex.lock();
+            try {
+                assertThrows(IllegalStateException.class, condition::await, "its file is closed");
+            } finally {
+                mutex.unlock();
+            }
+        }
+    }
 }

@@ -108,7 +108,14 @@ public final class ConditionProtocol {
             outcome = sleep(condition, sequence, deadline, interruptible);
         } catch (RuntimeException | Error failure) {
             add(memory, condition.waitersOffset, -1);
-            mutexes.relockAfterWait(mutex, holds);
+            try {
+                if (mutexes.relockAfterWait(mutex, holds) == RobustMutexProtocol.ACQUIRED_OWNER_DIED) {
+                    // Not repaired, and the caller hears of the failure, not of the death: leave it for the next.
+                    mutexes.keepInconsistentAtRelease(mutex);
+                }
+            } catch (RuntimeException | Error relockFailure) {
+                failure.addSuppressed(relockFailure);
+            }
             throw failure;
         }
         add(memory, condition.waitersOffset, -1);
@@ -120,8 +127,14 @@ public final class ConditionProtocol {
         AtomicMemory memory = condition.memory;
         long recheck = mutexes.recheckNanos();
         long slice = mutexes.interruptSliceNanos();
+        AtomicMemory control = condition.control;
         while (true) {
             if (memory.getIntVolatile(condition.sequenceOffset) != sequence) {
+                return SIGNALLED;
+            }
+            if (control != null && control.getIntVolatile(0) != 0) {
+                // The condition's file was closed in this JVM: nobody here can signal it any more. End the wait
+                // as a spurious wake-up; the re-acquisition, or the next call, reports the closed file.
                 return SIGNALLED;
             }
             long timeout = recheck;

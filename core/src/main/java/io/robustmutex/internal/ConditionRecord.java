@@ -14,6 +14,8 @@ public final class ConditionRecord {
     final long sequenceAddress;
     /** The mapping that holds the record, kept mapped while a thread waits or signals; null where none is. */
     final MappedRegion region;
+    /** The closing flag of the record's mapping (offset 0 non-zero: closing), or null where none is needed. */
+    final AtomicMemory control;
     private final String name;
 
     /**
@@ -32,6 +34,7 @@ public final class ConditionRecord {
         this.waitersOffset = offset + ConditionRecordDescriptor.WAITERS_OFFSET;
         this.sequenceAddress = memory.address() + sequenceOffset;
         this.region = region;
+        this.control = region == null ? null : region.control();
         this.name = name;
     }
 

@@ -1036,9 +1036,7 @@ public final class RobustMutexProtocol {
      * ({@link #keepInconsistentAtRelease}).
      */
     private void inconsistentAtRelease(RobustThread thread, MutexRecord linked, boolean keepInconsistent) {
-        if (thread.releaseUnrepaired == linked.identity) {
-            thread.releaseUnrepaired = RobustThread.NONE;
-        } else if (!keepInconsistent) {
+        if (!thread.clearUnrepaired(linked.identity) && !keepInconsistent) {
             becomeNotRecoverable(linked);
         }
     }
@@ -1056,11 +1054,13 @@ public final class RobustMutexProtocol {
         if (thread == null || thread.indexOf(record.identity) < 0) {
             throw notHeld(record, thread);
         }
-        thread.releaseUnrepaired = record.identity;
+        thread.markUnrepaired(record.identity);
     }
 
     /**
      * For a condition's await: releases every hold of a record the calling thread holds, by the robust unlock.
+     * An INCONSISTENT record stays INCONSISTENT (the waiter did not repair, and cannot now), so whoever takes
+     * it next, the waiter included when it re-acquires, is told of the death.
      *
      * @param record the record
      * @return the hold count it had, for {@link #relockAfterWait}
@@ -1075,7 +1075,7 @@ public final class RobustMutexProtocol {
         int holds = thread.holds(index);
         thread.setHolds(index, 1);
         try {
-            unlock(record);
+            unlockGeneral(thread, record, true);
         } catch (RuntimeException | Error failure) {
             int still = thread.indexOf(record.identity);
             if (still >= 0) {
@@ -1288,8 +1288,8 @@ public final class RobustMutexProtocol {
             held.memory.putIntRelease(held.stateOffset, MutexRecordDescriptor.STATE_CONSISTENT);
         }
         RobustThread thread = registeredThreadFor(record);
-        if (thread != null && thread.releaseUnrepaired == held.identity) {
-            thread.releaseUnrepaired = RobustThread.NONE;
+        if (thread != null) {
+            thread.clearUnrepaired(held.identity);
         }
     }
 

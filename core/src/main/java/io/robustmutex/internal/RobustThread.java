@@ -86,12 +86,48 @@ public final class RobustThread {
     /** Whether {@link #takenOverFrom} held the word since an earlier boot (else its TID named no thread). */
     boolean takenOverSinceEarlierBoot;
     /**
-     * The identity of a held mutex whose last release is to leave it INCONSISTENT instead of making it not
-     * recoverable ({@link RobustMutexProtocol#keepInconsistentAtRelease}), or {@link #NONE}.
+     * The identities of held mutexes whose last release is to leave them INCONSISTENT instead of making them not
+     * recoverable ({@link RobustMutexProtocol#keepInconsistentAtRelease}); rarely more than none.
      */
-    long releaseUnrepaired = NONE;
-    /** No identity. */
-    static final long NONE = Long.MIN_VALUE;
+    private long[] unrepaired = new long[0];
+
+    /** Marks a held mutex to be released INCONSISTENT. */
+    void markUnrepaired(long identity) {
+        if (!isUnrepaired(identity)) {
+            long[] grown = java.util.Arrays.copyOf(unrepaired, unrepaired.length + 1);
+            grown[unrepaired.length] = identity;
+            unrepaired = grown;
+        }
+    }
+
+    private boolean isUnrepaired(long identity) {
+        for (long marked : unrepaired) {
+            if (marked == identity) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Removes a mutex's mark.
+     *
+     * @return whether it was marked
+     */
+    boolean clearUnrepaired(long identity) {
+        if (unrepaired.length == 0 || !isUnrepaired(identity)) {
+            return false;
+        }
+        long[] kept = new long[unrepaired.length - 1];
+        int n = 0;
+        for (long marked : unrepaired) {
+            if (marked != identity) {
+                kept[n++] = marked;
+            }
+        }
+        unrepaired = kept;
+        return true;
+    }
 
     /**
      * Creates the state of a thread whose head is registered.
