@@ -61,9 +61,9 @@ class RobustConditionProcessesTest {
             RobustCondition condition = region.condition(SEQUENCE, mutex);
             ByteBuffer data = region.buffer();
             child.awaitLine("WAITING", START);
-            // The child is first in the kernel's queue: the signal's one wake-up goes to it (FIFO among equals).
-            await().atMost(START).until(() -> intAt(data, WAITERS) == 1 && !mutex.snapshot().locked());
-            Thread.sleep(50);
+            // The child asleep on the sequence before the local waiter: the kernel's queue is expected to wake it
+            // first; the assertion after the signal fails loudly if it did not.
+            await().atMost(START).until(() -> inFutexCall(child.pid(), SEQUENCE));
             AtomicInteger returned = new AtomicInteger();
             CompletableFuture<Long> local = Threads.start("local-waiter", () -> {
                 mutex.lock();
@@ -80,11 +80,11 @@ class RobustConditionProcessesTest {
             long signalled;
             mutex.lock();
             try {
-                assertFalse(blockedOnTheMutex(child.pid()));
+                assertFalse(inFutexCall(child.pid(), 0));
                 condition.signal();
                 signalled = System.nanoTime();
                 // The woken child now blocks on the mutex we hold; kill it there, before it re-acquires.
-                await().atMost(PROMPTLY).until(() -> blockedOnTheMutex(child.pid()));
+                await().atMost(PROMPTLY).until(() -> inFutexCall(child.pid(), 0));
                 assertEquals(0, returned.get(), "the local waiter was not the one woken");
                 child.kill();
             } finally {
@@ -100,12 +100,12 @@ class RobustConditionProcessesTest {
     }
 
     /**
-     * Whether a thread of the process is in a futex call that waits for or locks a shared word at page offset 0,
-     * where the mutex word of these regions is ({@code /proc/PID/task/TID/syscall}: the call's number, then its
-     * arguments: the address, then the operation). The JVM's own futexes are private ones, whose operations
-     * carry {@code FUTEX_PRIVATE_FLAG}; the condition's sequence is at page offset 192.
+     * Whether a thread of the process is in a futex call that waits for or locks a shared word at this page
+     * offset: 0 for the mutex word of these regions, {@link #SEQUENCE} for the condition's sequence
+     * ({@code /proc/PID/task/TID/syscall}: the call's number, then its arguments: the address, then the
+     * operation). The JVM's own futexes are private ones, whose operations carry {@code FUTEX_PRIVATE_FLAG}.
      */
-    private static boolean blockedOnTheMutex(long pid) throws java.io.IOException {
+    private static boolean inFutexCall(long pid, int pageOffset) throws java.io.IOException {
         long futex = System.getProperty("os.arch").equals("aarch64") ? 98 : 202;
         try (var tasks = java.nio.file.Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path task : (Iterable<Path>) tasks::iterator) {
@@ -121,7 +121,7 @@ class RobustConditionProcessesTest {
                 long address = Long.decode(call[1]);
                 long operation = Long.decode(call[2]);
                 // FUTEX_WAIT (0), FUTEX_LOCK_PI (6), FUTEX_LOCK_PI2 (13), shared.
-                if ((address & 0xfff) == 0 && (operation == 0 || operation == 6 || operation == 13)) {
+                if ((address & 0xfff) == pageOffset && (operation == 0 || operation == 6 || operation == 13)) {
                     return true;
                 }
             }
@@ -150,8 +150,8 @@ class RobustConditionProcessesTest {
                 return null;
             });
             await().atMost(START).until(() -> intAt(data, WAITERS) == 1);
-            Thread.sleep(RECHECK_MILLIS / 2);
-            assertFalse(waiter.isDone(), "nothing has moved the sequence yet");
+            // Nothing has moved the sequence yet: the waiter stays asleep (held for half a re-check interval).
+            await().during(Duration.ofMillis(RECHECK_MILLIS / 2)).atMost(START).until(() -> !waiter.isDone());
             long moved = System.nanoTime();
             mutex.lock();
             try {
