@@ -329,16 +329,12 @@ public final class MutexFile implements AutoCloseable {
             throw new IllegalStateException(HostIdentity.foreignPidNamespace(path.toString(), header.pidNamespace(),
                     pidNamespace));
         }
-        if (requestedCount > 0 && header.conditionCount() == 0 && requestedConditions == 0
-                && header.recordCount() != requestedCount) {
-            throw new IllegalArgumentException(path + " has " + header.recordCount() + " mutexes; asked for "
-                    + requestedCount + " (use MutexFile.openExisting to open it with its own count)");
-        }
         if (requestedCount > 0 && (header.recordCount() != requestedCount
                 || header.conditionCount() != requestedConditions)) {
-            throw new IllegalArgumentException(path + " has " + header.recordCount() + " mutexes and "
-                    + header.conditionCount() + " conditions; asked for " + requestedCount + " mutexes and "
-                    + requestedConditions + " conditions (use MutexFile.openExisting to open it with its own counts)");
+            boolean conditions = header.conditionCount() != 0 || requestedConditions != 0;
+            throw new IllegalArgumentException(path + " has " + counts(header.recordCount(), header.conditionCount(),
+                    conditions) + "; asked for " + counts(requestedCount, requestedConditions, conditions)
+                    + " (use MutexFile.openExisting to open it with its own count" + (conditions ? "s)" : ")"));
         }
         MappedRegion region = MappedRegion.open(sys, file, status, (int) header.fileSize());
         try {
@@ -386,6 +382,10 @@ public final class MutexFile implements AutoCloseable {
             region.release();
             throw failure;
         }
+    }
+
+    private static String counts(int mutexes, int conditions, boolean withConditions) {
+        return mutexes + " mutexes" + (withConditions ? " and " + conditions + " conditions" : "");
     }
 
     /**
