@@ -244,17 +244,9 @@ final class QueueCommand implements RobustMutexTool.Command {
         }
 
         private void checkWorkers() {
-            String first = QueueWorker.log(data).firstViolation();
-            if (first != null && violations.isEmpty()) {
-                violations.add(first);
-            }
-            for (WorkerProcess worker : workers) {
-                if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {
-                    violations.add("worker " + worker.process.pid() + " failed (exit " + worker.process.exitValue()
-                            + "): " + worker.errors);
-                }
-            }
+            QueueWorker.log(data).collect(workers, violations);
         }
+
 
         /** Asks the workers to stop (waking every waiter), then takes the mutex last and reconciles the counts. */
         void finish() throws Exception {
@@ -274,14 +266,7 @@ final class QueueCommand implements RobustMutexTool.Command {
                     mutex.unlock();
                 }
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            for (WorkerProcess worker : workers) {
-                long left = deadline - System.nanoTime();
-                if (!worker.process.waitFor(Math.max(left, 0), TimeUnit.NANOSECONDS)) {
-                    violations.add("worker " + worker.process.pid() + " did not stop within 30 s: asleep for ever?");
-                    worker.process.destroyForcibly();
-                }
-            }
+            StormLog.awaitStopped(workers, violations);
             checkWorkers();
             if (mutex.tryLock(30, TimeUnit.SECONDS)) {
                 try {

@@ -5,6 +5,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the parent and the workers of a kill storm ({@code torture}, {@code queue}) share in the region besides
@@ -99,6 +101,36 @@ final class StormLog {
         put(data, violations, get(data, violations) + 1);
         System.out.println("VIOLATION " + text);
         System.out.flush();
+    }
+
+    /**
+     * The parent: adds the workers' first violation, or a worker's failure, to {@code violations} when it holds
+     * none yet (the first is the one that explains the rest).
+     */
+    void collect(List<WorkerProcess> workers, List<String> violations) {
+        String first = firstViolation();
+        if (first != null && violations.isEmpty()) {
+            violations.add(first);
+        }
+        for (WorkerProcess worker : workers) {
+            if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {
+                violations.add("worker " + worker.process.pid() + " failed (exit " + worker.process.exitValue()
+                        + "): " + worker.errors);
+            }
+        }
+    }
+
+    /** The parent: waits for the workers, asked to stop, to exit within 30 s; a worker that does not is killed. */
+    static void awaitStopped(List<WorkerProcess> workers, List<String> violations)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (WorkerProcess worker : workers) {
+            long left = deadline - System.nanoTime();
+            if (!worker.process.waitFor(Math.max(left, 0), TimeUnit.NANOSECONDS)) {
+                violations.add("worker " + worker.process.pid() + " did not stop within 30 s: asleep for ever?");
+                worker.process.destroyForcibly();
+            }
+        }
     }
 
     /** The parent: the first violation's text, or null when there was none. */

@@ -258,29 +258,14 @@ final class TortureCommand implements RobustMutexTool.Command {
         }
 
         private void checkWorkers() {
-            String first = TortureWorker.log(data).firstViolation();
-            if (first != null && violations.isEmpty()) {
-                violations.add(first);
-            }
-            for (WorkerProcess worker : workers) {
-                if (!worker.process.isAlive() && worker.process.exitValue() != 0 && violations.isEmpty()) {
-                    violations.add("worker " + worker.process.pid() + " failed (exit " + worker.process.exitValue()
-                            + "): " + worker.errors);
-                }
-            }
+            TortureWorker.log(data).collect(workers, violations);
         }
+
 
         /** Stops the workers, takes the mutex last and checks the ledger. */
         void finish() throws Exception {
             TortureWorker.put(data, TortureWorker.STOP, 1);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            for (WorkerProcess worker : workers) {
-                long left = deadline - System.nanoTime();
-                if (!worker.process.waitFor(Math.max(left, 0), TimeUnit.NANOSECONDS)) {
-                    violations.add("worker " + worker.process.pid() + " did not stop within 30 s: asleep for ever?");
-                    worker.process.destroyForcibly();
-                }
-            }
+            StormLog.awaitStopped(workers, violations);
             checkWorkers();
             try (Acquisition held = memory.mutex(0, kind).tryAcquire(java.time.Duration.ofSeconds(30))
                     .orElseThrow(() -> new IllegalStateException("the parent could not take the mutex in 30 s"))) {
