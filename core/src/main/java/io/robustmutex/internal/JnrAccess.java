@@ -1,6 +1,10 @@
 package io.robustmutex.internal;
 
+import com.kenai.jffi.CallContext;
+import com.kenai.jffi.CallingConvention;
+import com.kenai.jffi.Invoker;
 import com.kenai.jffi.MemoryIO;
+import com.kenai.jffi.Type;
 import io.robustmutex.internal.libc.LibC;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
@@ -13,13 +17,29 @@ import jnr.ffi.Runtime;
  * {@link NativeAccess} through JNR-FFI: {@code syscall(2)} bound as a Java interface method that saves errno,
  * buffer addresses through jffi's JNI entry points ({@code GetDirectBufferAddress},
  * {@code NewDirectByteBuffer}), and functions by address through jffi's {@code Invoker}.
+ *
+ * <p>{@link #syscall5} calls the C library's {@code syscall} through jffi's {@code Invoker} with six 64-bit
+ * parameters and a call context that saves errno, built once: jffi's JNI entry point for six integer
+ * parameters calls the function pointer directly, as C would. The interface method, with its seven
+ * parameters, goes through jffi's generic path instead: a byte array per call copied through JNI, and
+ * libffi classifying every argument before the call, which costs more than the kernel entry itself
+ * (docs/performance.md, "Native calls"). It remains for the one call that needs a sixth argument
+ * ({@code mmap}'s offset).
  */
 final class JnrAccess extends NativeAccess {
 
     private static final MemoryIO MEMORY_IO = MemoryIO.getInstance();
+    private static final Invoker INVOKER = Invoker.getInstance();
+    private static final com.kenai.jffi.LastError LAST_ERROR = com.kenai.jffi.LastError.getInstance();
+
+    /** {@code long (long, long, long, long, long, long)}, errno saved by jffi after the call. */
+    private static final CallContext SIX_LONGS = CallContext.getCallContext(Type.SINT64,
+            new Type[] {Type.SINT64, Type.SINT64, Type.SINT64, Type.SINT64, Type.SINT64, Type.SINT64},
+            CallingConvention.DEFAULT, true);
 
     private final LibC libc;
     private final Runtime runtime;
+    private final long syscallAddress;
 
     /**
      * Binds the C library.
@@ -29,6 +49,12 @@ final class JnrAccess extends NativeAccess {
     JnrAccess() {
         this.libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
         this.runtime = Runtime.getRuntime(libc);
+        // The JVM's own C library, in the process's global scope: the one the interface binding found too.
+        this.syscallAddress = com.kenai.jffi.Library.getDefault().getSymbolAddress("syscall");
+        if (syscallAddress == 0) {
+            throw new UnsatisfiedLinkError("the C library has no syscall function: "
+                    + com.kenai.jffi.Library.getLastError());
+        }
     }
 
     @Override
@@ -40,6 +66,12 @@ final class JnrAccess extends NativeAccess {
     public long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6) {
         long result = libc.syscall(number, a1, a2, a3, a4, a5, a6);
         return result == -1 ? -LastError.getLastError(runtime) : result;
+    }
+
+    @Override
+    public long syscall5(long number, long a1, long a2, long a3, long a4, long a5) {
+        long result = INVOKER.invokeL6(SIX_LONGS, syscallAddress, number, a1, a2, a3, a4, a5);
+        return result == -1 ? -LAST_ERROR.get() : result;
     }
 
     @Override

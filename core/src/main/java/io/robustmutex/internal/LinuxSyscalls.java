@@ -82,8 +82,31 @@ public final class LinuxSyscalls {
         return numbers;
     }
 
-    private long call(long number, long a1, long a2, long a3, long a4, long a5, long a6) {
+    /** A syscall that reads six arguments: the native access's seven-parameter path. */
+    private long call6(long number, long a1, long a2, long a3, long a4, long a5, long a6) {
         return access.syscall(number, a1, a2, a3, a4, a5, a6);
+    }
+
+    /**
+     * A syscall that reads at most five arguments: the native access's fast path ({@link NativeAccess#syscall5}),
+     * which leaves the sixth argument register unset.
+     */
+    private long call(long number, long a1, long a2, long a3, long a4, long a5) {
+        return access.syscall5(number, a1, a2, a3, a4, a5);
+    }
+
+    /**
+     * Whether a futex operation ignores {@code val3}, so that it can take the five-argument path: the kernel's
+     * {@code do_futex} (kernel/futex/syscall.c) replaces {@code val3} with {@code FUTEX_BITSET_MATCH_ANY} for
+     * {@code FUTEX_WAIT} and {@code FUTEX_WAKE} and never passes it to the PI operations; with
+     * {@code FUTEX_ROBUST_UNLOCK} only {@code FUTEX_WAKE_BITSET} reads it (kernel-abi.md section 4.1).
+     */
+    private static boolean ignoresVal3(int op) {
+        return switch (op & FutexOp.FUTEX_CMD_MASK) {
+            case FutexOp.FUTEX_WAIT, FutexOp.FUTEX_WAKE, FutexOp.FUTEX_LOCK_PI, FutexOp.FUTEX_UNLOCK_PI,
+                    FutexOp.FUTEX_TRYLOCK_PI, FutexOp.FUTEX_LOCK_PI2 -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -92,7 +115,7 @@ public final class LinuxSyscalls {
      * @return the TID
      */
     public int gettid() {
-        return (int) call(numbers.gettid(), 0, 0, 0, 0, 0, 0);
+        return (int) call(numbers.gettid(), 0, 0, 0, 0, 0);
     }
 
     /**
@@ -103,7 +126,7 @@ public final class LinuxSyscalls {
      * @return 0, or {@code -EINVAL} for a wrong length
      */
     public long setRobustList(long head, long length) {
-        return call(numbers.setRobustList(), head, length, 0, 0, 0, 0);
+        return call(numbers.setRobustList(), head, length, 0, 0, 0);
     }
 
     /**
@@ -115,7 +138,7 @@ public final class LinuxSyscalls {
      */
     public long getRobustList(int tid, long[] out) {
         Scratch s = scratch.get();
-        long result = call(numbers.getRobustList(), tid, s.address + SCRATCH_OUT0, s.address + SCRATCH_OUT1, 0, 0, 0);
+        long result = call(numbers.getRobustList(), tid, s.address + SCRATCH_OUT0, s.address + SCRATCH_OUT1, 0, 0);
         if (result == 0) {
             out[0] = s.buffer.getLong(SCRATCH_OUT0);
             out[1] = s.buffer.getLong(SCRATCH_OUT1);
@@ -136,7 +159,9 @@ public final class LinuxSyscalls {
      * @return the kernel's result or {@code -errno}
      */
     public long futex(long uaddr, int op, int val, long timeoutOrVal2, long uaddr2, int val3) {
-        return call(numbers.futex(), uaddr, op, val, timeoutOrVal2, uaddr2, val3);
+        return val3 == 0 && ignoresVal3(op)
+                ? call(numbers.futex(), uaddr, op, val, timeoutOrVal2, uaddr2)
+                : call6(numbers.futex(), uaddr, op, val, timeoutOrVal2, uaddr2, val3);
     }
 
     /**
@@ -156,7 +181,9 @@ public final class LinuxSyscalls {
         Scratch s = scratch.get();
         s.buffer.putLong(SCRATCH_TIMESPEC, seconds);
         s.buffer.putLong(SCRATCH_TIMESPEC + 8, nanos);
-        return call(numbers.futex(), uaddr, op, val, s.address + SCRATCH_TIMESPEC, uaddr2, val3);
+        return val3 == 0 && ignoresVal3(op)
+                ? call(numbers.futex(), uaddr, op, val, s.address + SCRATCH_TIMESPEC, uaddr2)
+                : call6(numbers.futex(), uaddr, op, val, s.address + SCRATCH_TIMESPEC, uaddr2, val3);
     }
 
     // ------------------------------------------------------------------ the file layer
@@ -180,7 +207,7 @@ public final class LinuxSyscalls {
      */
     public long openat(Path path, int flags, int mode) {
         ByteBuffer name = cString(path);
-        long result = call(files.openat(), AT_FDCWD, NativeMemory.address(name), flags, mode, 0, 0);
+        long result = call(files.openat(), AT_FDCWD, NativeMemory.address(name), flags, mode, 0);
         Reference.reachabilityFence(name);
         return result;
     }
@@ -192,7 +219,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno}
      */
     public long close(int fd) {
-        return call(files.close(), fd, 0, 0, 0, 0, 0);
+        return call(files.close(), fd, 0, 0, 0, 0);
     }
 
     /**
@@ -205,7 +232,7 @@ public final class LinuxSyscalls {
     public long statx(int fd, ByteBuffer out) {
         ByteBuffer empty = cString("");
         long result = call(files.statx(), fd, NativeMemory.address(empty), AT_EMPTY_PATH, STATX_BASIC_STATS,
-                NativeMemory.address(out), 0);
+                NativeMemory.address(out));
         Reference.reachabilityFence(empty);
         Reference.reachabilityFence(out);
         return result;
@@ -219,7 +246,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno}
      */
     public long fchmod(int fd, int mode) {
-        return call(files.fchmod(), fd, mode, 0, 0, 0, 0);
+        return call(files.fchmod(), fd, mode, 0, 0, 0);
     }
 
     /**
@@ -232,7 +259,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno} ({@code -EOPNOTSUPP} where the file system cannot)
      */
     public long fallocate(int fd, long offset, long length) {
-        return call(files.fallocate(), fd, 0, offset, length, 0, 0);
+        return call(files.fallocate(), fd, 0, offset, length, 0);
     }
 
     /**
@@ -245,7 +272,7 @@ public final class LinuxSyscalls {
      */
     public long pread(int fd, ByteBuffer buffer, long offset) {
         long result = call(files.pread64(), fd, NativeMemory.address(buffer) + buffer.position(), buffer.remaining(),
-                offset, 0, 0);
+                offset, 0);
         Reference.reachabilityFence(buffer);
         return result;
     }
@@ -260,7 +287,7 @@ public final class LinuxSyscalls {
      */
     public long pwrite(int fd, ByteBuffer buffer, long offset) {
         long result = call(files.pwrite64(), fd, NativeMemory.address(buffer) + buffer.position(),
-                buffer.remaining(), offset, 0, 0);
+                buffer.remaining(), offset, 0);
         Reference.reachabilityFence(buffer);
         return result;
     }
@@ -272,7 +299,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno}
      */
     public long fsync(int fd) {
-        return call(files.fsync(), fd, 0, 0, 0, 0, 0);
+        return call(files.fsync(), fd, 0, 0, 0, 0);
     }
 
     /**
@@ -283,7 +310,7 @@ public final class LinuxSyscalls {
      * @return the address, or {@code -errno}
      */
     public long mmap(int fd, long length) {
-        return call(files.mmap(), 0, length, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+        return call6(files.mmap(), 0, length, PROT_READ_WRITE, MAP_SHARED, fd, 0);
     }
 
     /**
@@ -294,7 +321,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno}
      */
     public long munmap(long address, long length) {
-        return call(files.munmap(), address, length, 0, 0, 0, 0);
+        return call(files.munmap(), address, length, 0, 0, 0);
     }
 
     /**
@@ -308,8 +335,7 @@ public final class LinuxSyscalls {
     public long linkat(Path from, Path to) {
         ByteBuffer a = cString(from);
         ByteBuffer b = cString(to);
-        long result = call(files.linkat(), AT_FDCWD, NativeMemory.address(a), AT_FDCWD, NativeMemory.address(b), 0,
-                0);
+        long result = call(files.linkat(), AT_FDCWD, NativeMemory.address(a), AT_FDCWD, NativeMemory.address(b), 0);
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
         return result;
@@ -323,7 +349,7 @@ public final class LinuxSyscalls {
      */
     public long unlinkat(Path path) {
         ByteBuffer name = cString(path);
-        long result = call(files.unlinkat(), AT_FDCWD, NativeMemory.address(name), 0, 0, 0, 0);
+        long result = call(files.unlinkat(), AT_FDCWD, NativeMemory.address(name), 0, 0, 0);
         Reference.reachabilityFence(name);
         return result;
     }
@@ -337,7 +363,7 @@ public final class LinuxSyscalls {
      * @return 0 or {@code -errno}
      */
     public long flock(int fd, int operation) {
-        return call(files.flock(), fd, operation, 0, 0, 0, 0);
+        return call(files.flock(), fd, operation, 0, 0, 0);
     }
 
     /** {@code F_OFD_GETLK} (kernel-abi.md section 1): which lock, if any, would conflict with the one described. */
@@ -371,7 +397,7 @@ public final class LinuxSyscalls {
         lock.putLong(8, offset);
         lock.putLong(16, 1);
         lock.putInt(24, 0);
-        long result = call(files.fcntl(), fd, cmd, NativeMemory.address(lock), 0, 0, 0);
+        long result = call(files.fcntl(), fd, cmd, NativeMemory.address(lock), 0, 0);
         short found = lock.getShort(0);
         Reference.reachabilityFence(lock);
         return result < 0 || cmd != F_OFD_GETLK ? result : found;
@@ -385,7 +411,7 @@ public final class LinuxSyscalls {
      * @return the command's result, or {@code -errno}
      */
     public long membarrier(int cmd, int flags) {
-        return call(files.membarrier(), cmd, flags, 0, 0, 0, 0);
+        return call(files.membarrier(), cmd, flags, 0, 0, 0);
     }
 
     /**
@@ -394,7 +420,7 @@ public final class LinuxSyscalls {
      * @return the effective user id
      */
     public int geteuid() {
-        return (int) call(files.geteuid(), 0, 0, 0, 0, 0, 0);
+        return (int) call(files.geteuid(), 0, 0, 0, 0, 0);
     }
 
     /**
@@ -403,9 +429,9 @@ public final class LinuxSyscalls {
      * @return the group ids
      */
     public int[] groups() {
-        int egid = (int) call(files.getegid(), 0, 0, 0, 0, 0, 0);
+        int egid = (int) call(files.getegid(), 0, 0, 0, 0, 0);
         ByteBuffer list = NativeMemory.allocateAligned(4 * 65536, 8);
-        long count = call(files.getgroups(), 65536, NativeMemory.address(list), 0, 0, 0, 0);
+        long count = call(files.getgroups(), 65536, NativeMemory.address(list), 0, 0, 0);
         Reference.reachabilityFence(list);
         int n = count < 0 ? 0 : (int) count;
         int[] groups = new int[n + 1];

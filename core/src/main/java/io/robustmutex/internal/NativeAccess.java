@@ -96,6 +96,24 @@ public abstract class NativeAccess {
     public abstract long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
     /**
+     * {@code syscall(number, a1, ..., a5)} through the C library, for a system call (or a futex operation)
+     * that reads at most five arguments: the kernel receives some value as the sixth, which such a call
+     * ignores. Six parameters in all is what both bindings pass in registers on their fastest path (in
+     * JNR-FFI's jffi, a seventh sends the call through libffi with a heap buffer; docs/performance.md).
+     *
+     * @param number the syscall number
+     * @param a1 first argument
+     * @param a2 second argument
+     * @param a3 third argument
+     * @param a4 fourth argument
+     * @param a5 fifth argument
+     * @return the non-negative result, or {@code -errno}
+     */
+    public long syscall5(long number, long a1, long a2, long a3, long a4, long a5) {
+        return syscall(number, a1, a2, a3, a4, a5, 0);
+    }
+
+    /**
      * The address of a direct buffer's byte 0 (not of its position).
      *
      * @param buffer a direct buffer
