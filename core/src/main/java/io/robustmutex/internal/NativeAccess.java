@@ -98,8 +98,10 @@ public abstract class NativeAccess {
     /**
      * {@code syscall(number, a1, ..., a5)} through the C library, for a system call (or a futex operation)
      * that reads at most five arguments: the kernel receives some value as the sixth, which such a call
-     * ignores. Six parameters in all is what both bindings pass in registers on their fastest path (in
-     * JNR-FFI's jffi, a seventh sends the call through libffi with a heap buffer; docs/performance.md).
+     * ignores. Through JNR-FFI, six parameters in all is jffi's direct path, while a seventh sends the call
+     * through libffi with a heap buffer per call, at nearly twice the cost (docs/performance.md, "Native
+     * calls"); the foreign function API passes seven as fast as six (measured), so by default this is
+     * {@link #syscall} with a sixth argument of 0.
      *
      * @param number the syscall number
      * @param a1 first argument
