@@ -11,9 +11,17 @@
  *   glibc_robust_bench uncontended ITERATIONS REPEATS
  *       prints "robust_pi_ns X.XX" and "robust_normal_ns X.XX"
  *       (median ns per lock+unlock pair on a single thread)
- *   glibc_robust_bench contended SECONDS pi|normal
+ *   glibc_robust_bench contended SECONDS pi|normal [apart]
  *       prints "contended_<kind>_ops_per_sec N"
- *       (lock+unlock pairs per second, summed over two competing processes)
+ *       (lock+unlock pairs per second, summed over two competing processes);
+ *       the counter incremented under the lock shares the mutex's cache line,
+ *       or with "apart" has a line of its own, as in the Java run, where a
+ *       mutex record fills its 64-byte line)
+ *   glibc_robust_bench syscall ITERATIONS REPEATS
+ *       prints "syscall_gettid_ns X.XX" and "syscall_futex_eagain_ns X.XX"
+ *       (median ns per syscall(SYS_gettid), and per syscall(SYS_futex) of a
+ *       FUTEX_WAIT whose expected value is stale, failing with EAGAIN: the
+ *       calls the Java benchmark makes through its binding)
  *   glibc_robust_bench pingpong ROUND_TRIPS ROUNDS pi|normal
  *       prints "pingpong_<kind>_ns R1 R2 ..." (ns per round trip of each
  *       measured round) and "pingpong_<kind>_median_ns X.XX": two processes
@@ -25,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -213,18 +223,70 @@ static void run_uncontended(uint64_t iterations, uint64_t repeats)
     printf("robust_normal_ns %.2f\n", median_ns(PTHREAD_PRIO_NONE, iterations, repeats));
 }
 
+/* ------------------------------------------------------------------ syscalls */
+
+static volatile long syscall_sink;
+
+static double time_gettid(uint64_t iterations)
+{
+    uint64_t start = now_ns();
+    long sum = 0;
+    for (uint64_t i = 0; i < iterations; i++)
+        sum += syscall(SYS_gettid);
+    syscall_sink = sum;
+    return ns_per_op(start, now_ns(), iterations);
+}
+
+static double time_futex_eagain(uint64_t iterations)
+{
+    static uint32_t word = 5;
+    uint64_t start = now_ns();
+    for (uint64_t i = 0; i < iterations; i++) {
+        if (syscall(SYS_futex, &word, FUTEX_WAIT, 6, NULL, NULL, 0) != -1 || errno != EAGAIN)
+            die("futex(FUTEX_WAIT) with a stale value did not fail with EAGAIN");
+    }
+    return ns_per_op(start, now_ns(), iterations);
+}
+
+static double median_of(double (*round)(uint64_t), uint64_t iterations, uint64_t repeats)
+{
+    double *samples = malloc(repeats * sizeof *samples);
+    double median;
+
+    if (samples == NULL)
+        die("out of memory for %" PRIu64 " samples", repeats);
+    (void)round(iterations);
+    for (uint64_t r = 0; r < repeats; r++)
+        samples[r] = round(iterations);
+    qsort(samples, repeats, sizeof *samples, cmp_double);
+    median = (repeats % 2 == 1)
+        ? samples[repeats / 2]
+        : (samples[repeats / 2 - 1] + samples[repeats / 2]) / 2.0;
+    free(samples);
+    return median;
+}
+
+static void run_syscalls(uint64_t iterations, uint64_t repeats)
+{
+    if (repeats > 1000000)
+        die("REPEATS is unreasonably large: %" PRIu64, repeats);
+    printf("syscall_gettid_ns %.2f\n", median_of(time_gettid, iterations, repeats));
+    printf("syscall_futex_eagain_ns %.2f\n", median_of(time_futex_eagain, iterations, repeats));
+}
+
 /* ------------------------------------------------------------------ contended */
 
 struct shared_area {
     pthread_mutex_t mutex;
-    uint64_t counter;            /* only touched while holding mutex */
+    uint64_t counter;            /* only touched while holding mutex; in the mutex's line */
     int start;                   /* set by the parent once all are forked */
     uint64_t deadline_ns;        /* published before start, read after it */
     uint64_t ops[NUM_CHILDREN];  /* each child's own count, written once */
     uint64_t end_ns[NUM_CHILDREN];
+    _Alignas(64) uint64_t counter_apart; /* the same, in a cache line of its own */
 };
 
-static void child_loop(struct shared_area *sh, int idx)
+static void child_loop(struct shared_area *sh, int idx, uint64_t *counter)
 {
     uint64_t n = 0, deadline, t = 0;
 
@@ -236,7 +298,7 @@ static void child_loop(struct shared_area *sh, int idx)
 
     for (;;) {
         lock_mutex(&sh->mutex);
-        sh->counter++;
+        (*counter)++;
         unlock_mutex(&sh->mutex);
         n++;
         if ((n & CLOCK_CHECK_MASK) == 0 && (t = now_ns()) >= deadline)
@@ -246,7 +308,7 @@ static void child_loop(struct shared_area *sh, int idx)
     sh->end_ns[idx] = t;
 }
 
-static void run_contended(double seconds, const char *kind)
+static void run_contended(double seconds, const char *kind, int apart)
 {
     struct shared_area *sh = map_shared(sizeof *sh);
     pid_t pids[NUM_CHILDREN];
@@ -262,7 +324,7 @@ static void run_contended(double seconds, const char *kind)
         if (pids[i] < 0)
             die("fork failed: %s", strerror(errno));
         if (pids[i] == 0) {
-            child_loop(sh, i);
+            child_loop(sh, i, apart ? &sh->counter_apart : &sh->counter);
             _exit(0);
         }
     }
@@ -294,9 +356,10 @@ static void run_contended(double seconds, const char *kind)
             last_end = sh->end_ns[i];
     }
     /* A mismatch would mean the mutex failed to provide mutual exclusion. */
-    if (sh->counter != total)
+    if ((apart ? sh->counter_apart : sh->counter) != total)
         die("counter mismatch: counter=%" PRIu64 " but children counted %" PRIu64
-            " (%" PRIu64 " + %" PRIu64 ")", sh->counter, total, sh->ops[0], sh->ops[1]);
+            " (%" PRIu64 " + %" PRIu64 ")", apart ? sh->counter_apart : sh->counter, total, sh->ops[0],
+            sh->ops[1]);
 
     /* Divide by the time actually spent: children overshoot the deadline by
      * up to 1024 iterations.  Rounded by hand to avoid needing -lm. */
@@ -455,7 +518,8 @@ static double parse_seconds(const char *s)
 static void usage(void)
 {
     die("usage: glibc_robust_bench uncontended ITERATIONS REPEATS\n"
-        "       glibc_robust_bench contended SECONDS pi|normal\n"
+        "       glibc_robust_bench syscall ITERATIONS REPEATS\n"
+        "       glibc_robust_bench contended SECONDS pi|normal [apart]\n"
         "       glibc_robust_bench pingpong ROUND_TRIPS ROUNDS pi|normal");
 }
 
@@ -464,8 +528,13 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "uncontended") == 0)
         run_uncontended(parse_count(argv[2], "ITERATIONS"),
                         parse_count(argv[3], "REPEATS"));
+    else if (argc == 4 && strcmp(argv[1], "syscall") == 0)
+        run_syscalls(parse_count(argv[2], "ITERATIONS"),
+                     parse_count(argv[3], "REPEATS"));
     else if (argc == 4 && strcmp(argv[1], "contended") == 0)
-        run_contended(parse_seconds(argv[2]), argv[3]);
+        run_contended(parse_seconds(argv[2]), argv[3], 0);
+    else if (argc == 5 && strcmp(argv[1], "contended") == 0 && strcmp(argv[4], "apart") == 0)
+        run_contended(parse_seconds(argv[2]), argv[3], 1);
     else if (argc == 5 && strcmp(argv[1], "pingpong") == 0)
         run_pingpong(parse_count(argv[2], "ROUND_TRIPS"),
                      parse_count(argv[3], "ROUNDS"), argv[4]);

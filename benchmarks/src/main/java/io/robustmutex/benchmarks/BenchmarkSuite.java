@@ -102,6 +102,7 @@ public final class BenchmarkSuite {
 
     private String run() throws Exception {
         Map<String, Double> jmh = runJmh();
+        runGlibcSyscalls();
         Map<String, Map<String, Double>> otherAccess = new LinkedHashMap<>();
         for (String access : List.of("segment", "unsafe", "varhandle")) {
             if (!access.equals(MappedMemory.ACCESS) && (!access.equals("segment") || foreignApi())) {
@@ -113,17 +114,29 @@ public final class BenchmarkSuite {
         String otherNative = nativeAccess.equals("ffm") ? "jnr" : null;
         Map<String, Double> otherNativeJmh = otherNative == null ? Map.of() : runJmhWith("jmh-" + otherNative
                 + ".log", List.of("-D" + NativeAccess.PROPERTY + "=" + otherNative), JAVA, CALL_BENCHMARKS);
+        runGlibcSyscalls();
         Map<String, Double> otherJdkJmh = otherJava == null ? Map.of() : runJmhWith("jmh-other-jdk.log",
                 List.of(), otherJava.toString(), LOCK_BENCHMARKS, CALL_BENCHMARKS);
+        runGlibcSyscalls();
         String thisJdk = "JDK " + Runtime.version().feature();
         String otherJdk = otherJava == null ? null : "JDK " + otherJdkFeature;
         Map<String, Double> glibc = runGlibcUncontended();
         double glibcPi = glibc.get("robust_pi_ns");
         Map<String, Double> contended = new LinkedHashMap<>();
         for (String kind : List.of("pi", "normal")) {
-            contended.put("glibc " + kind, median(repeat(runs(), () -> runGlibcContended(kind))));
-            contended.put("RobustMutex " + kind, median(repeat(runs(), () -> runJavaContended(
-                    MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))))));
+            // Interleaved, so that the machine's drift (two vCPUs on separate cores, or on one core's two
+            // hardware threads, which changes the cost of moving a cache line several times over) hits each alike.
+            List<Double> sameLine = new ArrayList<>();
+            List<Double> apart = new ArrayList<>();
+            List<Double> ours = new ArrayList<>();
+            for (int run = 0; run < contendedRuns(); run++) {
+                sameLine.add(runGlibcContended(kind, false));
+                apart.add(runGlibcContended(kind, true));
+                ours.add(runJavaContended(MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))));
+            }
+            contended.put("glibc " + kind, median(sameLine));
+            contended.put("glibc apart " + kind, median(apart));
+            contended.put("RobustMutex " + kind, median(ours));
         }
         Map<String, Double> pingPong = new LinkedHashMap<>();
         for (String kind : List.of("pi", "normal")) {
@@ -189,16 +202,43 @@ public final class BenchmarkSuite {
         if (otherJdk != null) {
             calls(t, row, otherJdk + " (default)", otherJdkJmh, glibcPi);
         }
-        t.append(String.format("Contended, two processes, lock+counter+unlock (median of %d runs of %.0f s):%n",
-                runs(), seconds()));
+        double cGettid = median(glibcSyscalls.get("syscall_gettid_ns"));
+        double cFutex = median(glibcSyscalls.get("syscall_futex_eagain_ns"));
+        t.append(String.format("Syscalls (JMH; C: glibc's syscall() in a loop, median of %d rounds run between the"
+                + " JMH runs):%n", glibcSyscalls.get("syscall_gettid_ns").size()));
+        t.append(String.format(row, "what", "ns/call", "vs C"));
+        uncontended(t, row, "C: syscall(SYS_gettid)", cGettid, cGettid);
+        syscalls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, cGettid, false);
+        if (otherNative != null) {
+            syscalls(t, row, thisJdk + " " + otherNative, otherNativeJmh, cGettid, false);
+        }
+        if (otherJdk != null) {
+            syscalls(t, row, otherJdk + " (default)", otherJdkJmh, cGettid, false);
+        }
+        uncontended(t, row, "C: syscall(SYS_futex) FUTEX_WAIT, stale value (EAGAIN)", cFutex, cFutex);
+        syscalls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, cFutex, true);
+        if (otherNative != null) {
+            syscalls(t, row, thisJdk + " " + otherNative, otherNativeJmh, cFutex, true);
+        }
+        if (otherJdk != null) {
+            syscalls(t, row, otherJdk + " (default)", otherJdkJmh, cFutex, true);
+        }
+        t.append(String.format("Contended, two processes, lock+counter+unlock (median of %d interleaved runs of %.0f s;"
+                + " C: the counter in the mutex's cache line, or apart, in a line of its own as in the Java run):%n",
+                contendedRuns(), seconds()));
         String crow = "  %-60s %10s %12s%n";
-        t.append(String.format(crow, "what", "Mops/s", "vs glibc"));
+        String crow3 = "  %-60s %10s %12s %12s%n";
+        t.append(String.format(crow3, "what", "Mops/s", "vs glibc", "vs apart"));
         for (String kind : List.of("pi", "normal")) {
             double base = contended.get("glibc " + kind);
-            t.append(String.format(crow, "glibc robust " + kind + " (C)", mops(base), "1.00"));
+            double apart = contended.get("glibc apart " + kind);
+            t.append(String.format(crow3, "glibc robust " + kind + " (C)", mops(base), "1.00",
+                    String.format("%.2f", base / apart)));
+            t.append(String.format(crow3, "glibc robust " + kind + " (C), counter apart", mops(apart),
+                    String.format("%.2f", apart / base), "1.00"));
             double ours = contended.get("RobustMutex " + kind);
-            t.append(String.format(crow, "RobustMutex " + kind.toUpperCase(Locale.ROOT), mops(ours),
-                    String.format("%.2f", ours / base)));
+            t.append(String.format(crow3, "RobustMutex " + kind.toUpperCase(Locale.ROOT), mops(ours),
+                    String.format("%.2f", ours / base), String.format("%.2f", ours / apart)));
         }
         t.append(String.format("Condition ping-pong round trip, two processes, one mutex and two conditions (median of"
                 + " %d rounds of %d round trips):%n", runs() * pingPongRounds(), pingPongRoundTrips()));
@@ -262,11 +302,29 @@ public final class BenchmarkSuite {
                 glibcPi);
         uncontended(t, row, who + ": PI lock()/unlock() + that vDSO call", jmh.get("robustPiLockPlusVdsoCall"),
                 glibcPi);
-        uncontended(t, row, who + ": a syscall (gettid)", jmh.get("gettidSyscall"), glibcPi);
+    }
+
+    /** The syscall rows of one JVM configuration, as ratios to the same syscall from C. */
+    private static void syscalls(StringBuilder t, String row, String who, Map<String, Double> jmh, double c,
+            boolean futex) {
+        if (futex) {
+            uncontended(t, row, who + ": the same through the binding", jmh.get("futexWaitStaleSyscall"), c);
+            return;
+        }
+        uncontended(t, row, who + ": gettid through the binding", jmh.get("gettidSyscall"), c);
+        uncontended(t, row, who + ": gettid, seven-parameter call", jmh.get("gettidSevenParameterSyscall"), c);
+        Double stub = jmh.get("gettidRawStub");
+        if (stub != null) {
+            uncontended(t, row, who + ": gettid, machine-code stub (not used)", stub, c);
+        }
     }
 
     private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {
         t.append(String.format(row, what, String.format("%.1f", ns), String.format("%.2f", ns / glibcPi)));
+    }
+
+    private int contendedRuns() {
+        return quick ? 1 : 5;
     }
 
     private int runs() {
@@ -392,9 +450,24 @@ public final class BenchmarkSuite {
         return values;
     }
 
-    private double runGlibcContended(String kind) throws Exception {
-        List<String> lines = exec(List.of(glibcBench.toString(), "contended", String.valueOf((long) seconds()),
-                kind));
+    /** The C syscall rounds, by key, gathered between the JMH runs so that drift in the machine hits both. */
+    private final Map<String, List<Double>> glibcSyscalls = new LinkedHashMap<>();
+
+    private void runGlibcSyscalls() throws Exception {
+        log.println("running the C syscall loop...");
+        for (String line : exec(List.of(glibcBench.toString(), "syscall", quick ? "1000000" : "2000000", "5"))) {
+            String[] parts = line.trim().split(" ");
+            glibcSyscalls.computeIfAbsent(parts[0], k -> new ArrayList<>()).add(Double.parseDouble(parts[1]));
+        }
+    }
+
+    private double runGlibcContended(String kind, boolean apart) throws Exception {
+        List<String> command = new ArrayList<>(List.of(glibcBench.toString(), "contended",
+                String.valueOf((long) seconds()), kind));
+        if (apart) {
+            command.add("apart");
+        }
+        List<String> lines = exec(command);
         return Double.parseDouble(lines.get(0).trim().split(" ")[1]);
     }
 

@@ -3,7 +3,10 @@ package io.robustmutex.benchmarks;
 import io.robustmutex.MutexFile;
 import io.robustmutex.MutexKind;
 import io.robustmutex.RobustMutex;
+import io.robustmutex.internal.FutexOp;
 import io.robustmutex.internal.LinuxPlatform;
+import io.robustmutex.internal.LinuxSyscalls;
+import io.robustmutex.internal.NativeAccess;
 import io.robustmutex.internal.NativeFunction;
 import io.robustmutex.internal.NativeMemory;
 import java.io.IOException;
@@ -31,6 +34,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * On a 7.2 kernel the vDSO unlock path adds about this to an uncontended unlock, in place of the classic
  * path's CAS and pending-slot store; {@link #robustPiLockPlusVdsoCall} puts the call beside a PI
  * lock()/unlock() on any kernel, so that the 7.2 path's cost is on the table where the function is absent.
+ *
+ * <p>And the cost of a syscall through the binding, beside the same syscall from C in the table: {@code gettid}
+ * on the library's path (six parameters to the C library's {@code syscall}), on the seven-parameter path
+ * that every call took before (in JNR-FFI, jffi's generic libffi path), and through a machine-code stub that
+ * makes the syscall itself (an option weighed and not taken; docs/performance.md); and a {@code FUTEX_WAIT}
+ * whose expected value is stale, the error path a contended lock takes ({@code EAGAIN} through errno).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -46,6 +55,10 @@ public class VdsoCallBenchmark {
     private Path dir;
     private MutexFile file;
     private RobustMutex pi;
+    private LinuxSyscalls syscalls;
+    private long gettid;
+    private long futexWord;
+    private RawSyscallStub stub;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -60,6 +73,11 @@ public class VdsoCallBenchmark {
                 "robust-mutex-vdso-bench");
         file = MutexFile.open(dir.resolve("pi.mutex"), 1, MutexKind.PI);
         pi = file.mutex(0);
+        syscalls = platform.syscalls();
+        gettid = syscalls.numbers().gettid();
+        futexWord = out + 8;
+        keep.putInt(8, 5);
+        stub = RawSyscallStub.gettid(platform.architecture().name(), gettid);
     }
 
     @TearDown(Level.Trial)
@@ -85,5 +103,24 @@ public class VdsoCallBenchmark {
     @Benchmark
     public int gettidSyscall() {
         return LinuxPlatform.get().syscalls().gettid();
+    }
+
+    @Benchmark
+    public long gettidSevenParameterSyscall() {
+        return NativeAccess.current().syscall(gettid, 0, 0, 0, 0, 0, 0);
+    }
+
+    @Benchmark
+    public long gettidRawStub() {
+        return stub.call();
+    }
+
+    @Benchmark
+    public long futexWaitStaleSyscall() {
+        long result = syscalls.futex(futexWord, FutexOp.FUTEX_WAIT, 6, 0, 0, 0);
+        if (result != -11) {
+            throw new IllegalStateException("FUTEX_WAIT with a stale value returned " + result + ", not -EAGAIN");
+        }
+        return result;
     }
 }
