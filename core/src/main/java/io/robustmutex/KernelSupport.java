@@ -125,6 +125,20 @@ public final class KernelSupport {
     }
 
     /**
+     * How this JVM makes the syscalls of the contended path and of the 7.2 syscall unlock: {@code "stub"}
+     * (JNR-FFI on x86-64: the syscall instruction in a page of the library's own, with no C library in
+     * between) or {@code "libc"} (the C library's {@code syscall}: the foreign function API, or JNR-FFI where
+     * no stub could be made, for example where a policy forbids making memory executable). Where a stub was
+     * tried and could not be made, the reason follows in parentheses.
+     *
+     * @return {@code "stub"}, or {@code "libc"} possibly followed by a reason
+     * @throws UnsupportedOperationException when native code cannot be reached
+     */
+    public static String syscallPath() {
+        return NativeAccess.current().syscallPath();
+    }
+
+    /**
      * Whether the JVM lets the library's module call native code without a warning: always on JDK 17 to 21;
      * on JDK 22 and later, when it runs with {@code --enable-native-access} naming the module (or
      * {@code ALL-UNNAMED} on the class path), or from a jar whose manifest says

@@ -18,13 +18,15 @@ import jnr.ffi.Runtime;
  * buffer addresses through jffi's JNI entry points ({@code GetDirectBufferAddress},
  * {@code NewDirectByteBuffer}), and functions by address through jffi's {@code Invoker}.
  *
- * <p>{@link #syscall5} calls the C library's {@code syscall} through jffi's {@code Invoker} with six 64-bit
- * parameters and a call context that saves errno, built once: jffi's JNI entry point for six integer
- * parameters calls the function pointer directly, as C would. The interface method, with its seven
- * parameters, goes through jffi's generic path instead: a byte array per call copied through JNI, and
- * libffi classifying every argument before the call, which costs more than the kernel entry itself
- * (docs/performance.md, "Native calls"). It remains for the one call that needs a sixth argument
- * ({@code mmap}'s offset).
+ * <p>{@link #syscall5} makes the syscall through a {@link SyscallStub} on x86-64, called through jffi's
+ * {@code Invoker} with six 64-bit parameters and no errno saved: jffi's JNI entry point for six integer
+ * parameters calls the function pointer directly, as C would, and the stub returns {@code -errno} itself.
+ * Where the stub cannot be made (another architecture, or a policy that forbids executable memory) it
+ * calls the C library's {@code syscall} the same way, with a call context that saves errno. The interface
+ * method, with its seven parameters, goes through jffi's generic path instead: a byte array per call copied
+ * through JNI, and libffi classifying every argument before the call, which costs more than the kernel entry
+ * itself (docs/performance.md, "Syscalls through the binding"). It remains for the calls that read a sixth
+ * argument ({@code mmap}'s offset, {@code val3} of some futex operations).
  */
 final class JnrAccess extends NativeAccess {
 
@@ -40,6 +42,8 @@ final class JnrAccess extends NativeAccess {
     private final LibC libc;
     private final Runtime runtime;
     private final long syscallAddress;
+    private final SyscallStub stub;
+    private final String syscallPath;
 
     /**
      * Binds the C library.
@@ -54,6 +58,14 @@ final class JnrAccess extends NativeAccess {
         if (syscallAddress == 0) {
             throw new UnsatisfiedLinkError("the C library has no syscall function: "
                     + com.kenai.jffi.Library.getLastError());
+        }
+        SyscallStub.Outcome outcome = SyscallStub.create(System.getProperty("os.arch", ""),
+                (number, address, length, protection) -> libcSyscall5(number, address, length, protection, 0, 0));
+        this.stub = outcome.stub();
+        this.syscallPath = stub != null ? "stub" : "libc (" + outcome.reason() + ")";
+        if (stub == null && !outcome.reason().startsWith("no stub on")) {
+            System.getLogger(NativeAccess.class.getName()).log(System.Logger.Level.INFO,
+                    "syscalls go through the C library: {0}", outcome.reason());
         }
     }
 
@@ -70,8 +82,18 @@ final class JnrAccess extends NativeAccess {
 
     @Override
     public long syscall5(long number, long a1, long a2, long a3, long a4, long a5) {
+        SyscallStub raw = stub;
+        return raw != null ? raw.call(number, a1, a2, a3, a4, a5) : libcSyscall5(number, a1, a2, a3, a4, a5);
+    }
+
+    private long libcSyscall5(long number, long a1, long a2, long a3, long a4, long a5) {
         long result = INVOKER.invokeL6(SIX_LONGS, syscallAddress, number, a1, a2, a3, a4, a5);
         return result == -1 ? -LAST_ERROR.get() : result;
+    }
+
+    @Override
+    public String syscallPath() {
+        return syscallPath;
     }
 
     @Override

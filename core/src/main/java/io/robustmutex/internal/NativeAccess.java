@@ -116,6 +116,17 @@ public abstract class NativeAccess {
     }
 
     /**
+     * How {@link #syscall5} reaches the kernel: {@code "stub"} (JNR-FFI on x86-64: the syscall instruction in
+     * a page of its own, no C library in between) or {@code "libc"} (the C library's {@code syscall}), the
+     * latter followed by the reason there is no stub where one was tried.
+     *
+     * @return {@code "stub"}, or {@code "libc"} possibly followed by a reason in parentheses
+     */
+    public String syscallPath() {
+        return "libc";
+    }
+
+    /**
      * The address of a direct buffer's byte 0 (not of its position).
      *
      * @param buffer a direct buffer

@@ -63,6 +63,7 @@ final class DoctorCommand implements RobustMutexTool.Command {
         out.println("best_unlock_path: " + caps.bestUnlockPath().id());
         out.println("unlock_path: " + caps.unlockPath().id());
         out.println("native_access: " + KernelSupport.nativeAccess() + nativeAccessHint());
+        out.println("syscalls: " + KernelSupport.syscallPath());
         out.println("memory_access: " + KernelSupport.memoryAccess() + memoryAccessHint());
         out.println("mapping_release: " + KernelSupport.mappingRelease());
         out.println("meaning: " + meaning(caps));

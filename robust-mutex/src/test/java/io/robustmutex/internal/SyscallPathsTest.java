@@ -3,19 +3,32 @@ package io.robustmutex.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.robustmutex.KernelSupport;
+import io.robustmutex.MutexFile;
+import io.robustmutex.MutexKind;
+import io.robustmutex.RobustMutex;
+import io.robustmutex.internal.libc.LibC;
+import io.robustmutex.testing.ChildProcess;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import jnr.ffi.LibraryLoader;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * The binding's two syscall paths: the five-argument fast path ({@link NativeAccess#syscall5}) and the
- * six-argument one, with the kernel's result or {@code -errno} from each, on whichever native access this JVM
- * uses ({@code jnr} on JDK 17 to 21, {@code ffm} on 22 and later; CI runs both JDKs).
+ * The binding's two syscall paths: the five-argument fast path ({@link NativeAccess#syscall5}: the stub on
+ * x86-64 with JNR-FFI, else the C library) and the six-argument one, with the kernel's result or
+ * {@code -errno} from each, on whichever native access this JVM uses ({@code jnr} on JDK 17 to 21,
+ * {@code ffm} on 22 and later; CI runs both JDKs); and the fall-back to the C library where a policy forbids
+ * making memory executable.
  */
 class SyscallPathsTest {
 
@@ -109,5 +122,100 @@ class SyscallPathsTest {
         }
         assertEquals(null, wrong.get());
         Files.delete(missing.getParent());
+    }
+
+    private static boolean x86() {
+        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+        return arch.equals("amd64") || arch.equals("x86_64");
+    }
+
+    /** JNR-FFI on x86-64 makes its syscalls through the stub; everything else through the C library. */
+    @Test
+    void theStubWhereItApplies() {
+        String path = KernelSupport.syscallPath();
+        if (x86() && NativeAccess.chosen().equals("jnr")) {
+            assertEquals("stub", path);
+        } else {
+            assertTrue(path.startsWith("libc"), path);
+        }
+    }
+
+    /**
+     * Under {@code prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)} (Linux 6.3+), which refuses to make memory
+     * executable, a JVM using JNR-FFI says why it has no stub and makes its syscalls through the C library:
+     * results and errnos come back and a contended lock works.
+     */
+    @Test
+    void withoutExecutableMemoryTheCLibraryIsUsed() throws Exception {
+        Assumptions.assumeTrue(x86(), "the stub exists on x86-64 only");
+        Path dir = Files.createTempDirectory("robust-mutex-mdwe");
+        // The interpreter only, with the whole code cache committed at start: the JVM's own later commits of
+        // executable memory would be refused too.
+        try (ChildProcess child = ChildProcess.start(NoExecutableMemory.class, List.of("-D" + NativeAccess.PROPERTY
+                + "=jnr", "-Xint", "-XX:ReservedCodeCacheSize=32m", "-XX:InitialCodeCacheSize=32m"),
+                dir.toString())) {
+            int exit = child.waitFor(Duration.ofSeconds(120));
+            List<String> lines = child.lines();
+            Assumptions.assumeFalse(lines.contains("NO_MDWE"), "needs prctl(PR_SET_MDWE), Linux 6.3 or later");
+            assertEquals(0, exit, () -> "child exited with " + exit + "; stdout=" + lines + ", stderr="
+                    + child.errorLines());
+            assertEquals(List.of("path=libc (the stub's page could not be made executable: mprotect returned"
+                    + " EACCES)", "close=-" + Errno.EBADF, "wait=-" + Errno.EAGAIN, "contended=ok"), lines);
+        } finally {
+            Files.deleteIfExists(dir.resolve("mdwe.mutex"));
+            Files.delete(dir);
+        }
+    }
+
+    /**
+     * The child of {@link #withoutExecutableMemoryTheCLibraryIsUsed}: forbids executable memory before the
+     * library makes its first syscall, then uses it.
+     */
+    public static final class NoExecutableMemory {
+        private NoExecutableMemory() {
+        }
+
+        /**
+         * Entry point.
+         *
+         * @param args the directory for a mutex file
+         * @throws Exception on failure
+         */
+        public static void main(String[] args) throws Exception {
+            // Through JNR-FFI's own binding: the library's, whose creation makes the stub, comes after.
+            LibC libc = LibraryLoader.create(LibC.class).load("c");
+            long prctl = 157; // x86-64
+            if (libc.syscall(prctl, 65 /* PR_SET_MDWE */, 1 /* PR_MDWE_REFUSE_EXEC_GAIN */, 0, 0, 0, 0) != 0) {
+                System.out.println("NO_MDWE");
+                return;
+            }
+            System.out.println("path=" + KernelSupport.syscallPath());
+            NativeAccess access = NativeAccess.current();
+            LinuxSyscalls syscalls = LinuxSyscalls.current();
+            System.out.println("close=" + access.syscall5(syscalls.files().close(), -1, 0, 0, 0, 0));
+            ByteBuffer word = NativeMemory.allocateAligned(4, 4);
+            System.out.println("wait=" + syscalls.futex(NativeMemory.address(word), FutexOp.FUTEX_WAIT, 1, 0, 0, 0));
+            try (MutexFile file = MutexFile.open(Path.of(args[0]).resolve("mdwe.mutex"), 1, MutexKind.NORMAL)) {
+                RobustMutex mutex = file.mutex(0);
+                mutex.lock();
+                CountDownLatch started = new CountDownLatch(1);
+                Thread waiter = new Thread(() -> {
+                    started.countDown();
+                    mutex.lock();
+                    mutex.unlock();
+                });
+                waiter.start();
+                started.await();
+                // The waiter sleeps in FUTEX_WAIT once it has set the waiters bit; the unlock then wakes it.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!mutex.snapshot().waiters() && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                mutex.unlock();
+                waiter.join(TimeUnit.SECONDS.toMillis(30));
+                System.out.println(waiter.isAlive() ? "contended=stuck" : "contended=ok");
+            }
+            java.lang.ref.Reference.reachabilityFence(word);
+        }
     }
 }
