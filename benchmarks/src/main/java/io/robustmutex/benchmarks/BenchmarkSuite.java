@@ -312,11 +312,9 @@ public final class BenchmarkSuite {
             return;
         }
         uncontended(t, row, who + ": gettid through the binding", jmh.get("gettidSyscall"), c);
-        uncontended(t, row, who + ": gettid, seven-parameter call", jmh.get("gettidSevenParameterSyscall"), c);
-        Double stub = jmh.get("gettidRawStub");
-        if (stub != null) {
-            uncontended(t, row, who + ": gettid, machine-code stub (not used)", stub, c);
-        }
+        uncontended(t, row, who + ": gettid, glibc syscall() by jffi (fall-back)", jmh.get("gettidLibcSyscall"), c);
+        uncontended(t, row, who + ": gettid, seven-parameter call (before)", jmh.get("gettidSevenParameterSyscall"),
+                c);
     }
 
     private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {

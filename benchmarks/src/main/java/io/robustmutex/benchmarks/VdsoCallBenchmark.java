@@ -36,10 +36,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * lock()/unlock() on any kernel, so that the 7.2 path's cost is on the table where the function is absent.
  *
  * <p>And the cost of a syscall through the binding, beside the same syscall from C in the table: {@code gettid}
- * on the library's path (six parameters to the C library's {@code syscall}), on the seven-parameter path
- * that every call took before (in JNR-FFI, jffi's generic libffi path), and through a machine-code stub that
- * makes the syscall itself (an option weighed and not taken; docs/performance.md); and a {@code FUTEX_WAIT}
- * whose expected value is stale, the error path a contended lock takes ({@code EAGAIN} through errno).
+ * on the library's path (with JNR-FFI on x86-64, its machine-code stub; else the C library's {@code syscall}),
+ * through the C library's {@code syscall} with six parameters and errno saved (JNR-FFI's fall-back, through
+ * jffi on any JDK), and on the seven-parameter path that every call took before (in JNR-FFI, jffi's generic
+ * libffi path); and a {@code FUTEX_WAIT} whose expected value is stale, the error path a contended lock takes
+ * ({@code EAGAIN}; docs/performance.md, "Syscalls through the binding").
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -58,7 +59,6 @@ public class VdsoCallBenchmark {
     private LinuxSyscalls syscalls;
     private long gettid;
     private long futexWord;
-    private RawSyscallStub stub;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -77,7 +77,6 @@ public class VdsoCallBenchmark {
         gettid = syscalls.numbers().gettid();
         futexWord = out + 8;
         keep.putInt(8, 5);
-        stub = RawSyscallStub.gettid(platform.architecture().name(), gettid);
     }
 
     @TearDown(Level.Trial)
@@ -111,8 +110,8 @@ public class VdsoCallBenchmark {
     }
 
     @Benchmark
-    public long gettidRawStub() {
-        return stub.call();
+    public long gettidLibcSyscall() {
+        return LibcSyscall.call(gettid);
     }
 
     @Benchmark
