@@ -172,6 +172,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts the samples and returns their median. */
+static double sorted_median(double *samples, uint64_t count)
+{
+    qsort(samples, count, sizeof *samples, cmp_double);
+    return (count % 2 == 1)
+        ? samples[count / 2]
+        : (samples[count / 2 - 1] + samples[count / 2]) / 2.0;
+}
+
 /* ---------------------------------------------------------------- uncontended */
 
 static double time_round(pthread_mutex_t *m, uint64_t iterations)
@@ -203,10 +212,7 @@ static double median_ns(int protocol, uint64_t iterations, uint64_t repeats)
     for (uint64_t r = 0; r < repeats; r++)
         samples[r] = time_round(m, iterations);
 
-    qsort(samples, repeats, sizeof *samples, cmp_double);
-    median = (repeats % 2 == 1)
-        ? samples[repeats / 2]
-        : (samples[repeats / 2 - 1] + samples[repeats / 2]) / 2.0;
+    median = sorted_median(samples, repeats);
 
     check(pthread_mutex_destroy(m), "pthread_mutex_destroy");
     free(samples);
@@ -258,10 +264,7 @@ static double median_of(double (*round)(uint64_t), uint64_t iterations, uint64_t
     (void)round(iterations);
     for (uint64_t r = 0; r < repeats; r++)
         samples[r] = round(iterations);
-    qsort(samples, repeats, sizeof *samples, cmp_double);
-    median = (repeats % 2 == 1)
-        ? samples[repeats / 2]
-        : (samples[repeats / 2 - 1] + samples[repeats / 2]) / 2.0;
+    median = sorted_median(samples, repeats);
     free(samples);
     return median;
 }
@@ -490,10 +493,7 @@ static void run_pingpong(uint64_t round_trips, uint64_t rounds, const char *kind
     for (uint64_t r = 0; r < rounds; r++)
         printf(" %.1f", samples[r]);
     printf("\n");
-    qsort(samples, rounds, sizeof *samples, cmp_double);
-    median = (rounds % 2 == 1)
-        ? samples[rounds / 2]
-        : (samples[rounds / 2 - 1] + samples[rounds / 2]) / 2.0;
+    median = sorted_median(samples, rounds);
     printf("pingpong_%s_median_ns %.2f\n", kind, median);
 
     check(pthread_cond_destroy(&sh->to_parent), "pthread_cond_destroy");

@@ -207,21 +207,17 @@ public final class BenchmarkSuite {
         t.append(String.format("Syscalls (JMH; C: glibc's syscall() in a loop, median of %d rounds run between the"
                 + " JMH runs):%n", glibcSyscalls.get("syscall_gettid_ns").size()));
         t.append(String.format(row, "what", "ns/call", "vs C"));
-        uncontended(t, row, "C: syscall(SYS_gettid)", cGettid, cGettid);
-        syscalls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, cGettid, false);
-        if (otherNative != null) {
-            syscalls(t, row, thisJdk + " " + otherNative, otherNativeJmh, cGettid, false);
-        }
-        if (otherJdk != null) {
-            syscalls(t, row, otherJdk + " (default)", otherJdkJmh, cGettid, false);
-        }
-        uncontended(t, row, "C: syscall(SYS_futex) FUTEX_WAIT, stale value (EAGAIN)", cFutex, cFutex);
-        syscalls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, cFutex, true);
-        if (otherNative != null) {
-            syscalls(t, row, thisJdk + " " + otherNative, otherNativeJmh, cFutex, true);
-        }
-        if (otherJdk != null) {
-            syscalls(t, row, otherJdk + " (default)", otherJdkJmh, cFutex, true);
+        for (boolean futex : new boolean[] {false, true}) {
+            double c = futex ? cFutex : cGettid;
+            uncontended(t, row, futex ? "C: syscall(SYS_futex) FUTEX_WAIT, stale value (EAGAIN)"
+                    : "C: syscall(SYS_gettid)", c, c);
+            syscalls(t, row, thisJdk + " " + nativeAccess + " (default)", jmh, c, futex);
+            if (otherNative != null) {
+                syscalls(t, row, thisJdk + " " + otherNative, otherNativeJmh, c, futex);
+            }
+            if (otherJdk != null) {
+                syscalls(t, row, otherJdk + " (default)", otherJdkJmh, c, futex);
+            }
         }
         t.append(String.format("Contended, two processes, lock+counter+unlock (median of %d interleaved runs of %.0f s;"
                 + " C: the counter in the mutex's cache line, or apart, in a line of its own as in the Java run):%n",
