@@ -68,6 +68,7 @@ public final class RobustMutexTool {
         COMMANDS.put("model-check", new ModelCheckCommand());
         COMMANDS.put("torture", new TortureCommand());
         COMMANDS.put("queue", new QueueCommand());
+        COMMANDS.put("unlock-cost", new UnlockCostCommand());
         COMMANDS.put("example-file-lock", new FileLockExample());
         COMMANDS.put("example-embedded", new EmbeddedMutexExample());
         COMMANDS.put("example-queue", new QueueExample());

@@ -32,6 +32,7 @@ class CommandLineTest {
             Map.entry("model-check", List.of()),
             Map.entry("torture", List.of()),
             Map.entry("queue", List.of()),
+            Map.entry("unlock-cost", List.of()),
             Map.entry("example-file-lock", List.of()),
             Map.entry("example-embedded", List.of("FILE")),
             Map.entry("example-queue", List.of("FILE", "consume")));
