@@ -24,11 +24,14 @@ Boots a Debian kernel under QEMU (TCG) and runs robust-mutex inside it.
                             (default 7.2)
   --suite quick|full        quick: doctor, demo, the real-kernel test classes (the model-only classes
                             io.robustmutex.model.* left out), a JCStress selection, the vDSO check and the
-                            death injection; full: the same with every test class of robust-mutex/src/test
-                            and a longer JCStress selection (default quick)
-  --steps LIST              comma-separated subset of doctor,demo,tests,jcstress,vdso,inject,ffm
+                            death injection; full: the same with every test class of robust-mutex/src/test,
+                            a longer JCStress selection and unlock-cost (default quick)
+  --steps LIST              comma-separated subset of doctor,demo,tests,jcstress,vdso,inject,ffm,unlock-cost
                             (ffm, x86_64 only: doctor, the demo and the native-binding tests again on JDK 25,
-                            which uses the multi-release jar's foreign function and memory classes)
+                            which uses the multi-release jar's foreign function and memory classes;
+                            unlock-cost: each unlock path the kernel offers against the classic one, as
+                            ratios measured in one run, never a time: robust-mutex.jar unlock-cost)
+  --unlock-cost-args ARGS   options for the unlock-cost step's command (e.g. "--rounds 9")
   --tests CLASSES           comma-separated test classes (simple or qualified names) instead of the suite's
   --timeout SECONDS         the whole guest run, boot to poweroff (default: by suite and architecture)
   --smp N                   guest CPUs (default: the host's, at most 4)
@@ -76,6 +79,7 @@ SUITE=quick
 STEPS_OPT=""
 JDK25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}
 TESTS_OPT=""
+UNLOCK_COST_ARGS=""
 TIMEOUT=""
 SMP=""
 MEMORY=3072
@@ -98,6 +102,7 @@ parse_args() {
       --suite) SUITE=${2:?--suite needs a value}; shift 2 ;;
       --steps) STEPS_OPT=${2:?--steps needs a value}; shift 2 ;;
       --tests) TESTS_OPT=${2:?--tests needs a value}; shift 2 ;;
+      --unlock-cost-args) UNLOCK_COST_ARGS=${2?--unlock-cost-args needs a value}; shift 2 ;;
       --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
       --smp) SMP=${2:?--smp needs a value}; shift 2 ;;
       --memory) MEMORY=${2:?--memory needs a value}; shift 2 ;;
@@ -516,6 +521,7 @@ EOF
     echo "JAVA_TOOL_OPTIONS=\"$JAVA_TOOL_OPTS\""
     echo "JCSTRESS_ARGS=\"$jcstress_args\""
     echo "JCSTRESS_JVM_ARGS=\"\""
+    echo "UNLOCK_COST_ARGS=\"$UNLOCK_COST_ARGS\""
     echo "INJECT_MODES=\"$INJECT_MODES\""
     # Per-step bounds inside the guest, so that a stuck step still lets the guest report and power off.
     echo "T_DOCTOR=$((TIMEOUT / 8))"
@@ -526,6 +532,7 @@ EOF
     echo "T_VDSO=120"
     echo "T_INJECT=$((TIMEOUT / 6))"
     echo "T_FFM=$((TIMEOUT / 3))"
+    echo "T_UNLOCK_COST=$((TIMEOUT / 4))"
   } > "$root/harness/plan"
 
   INITRD="$RUN/initramfs.cpio.zst"
@@ -588,6 +595,8 @@ summarize() {
     grep -a '^==== harness test \(SKIPPED\|FAILED\)' "$log" | sed 's/^==== harness test /               /' || true
   fi
   grep -a '^==== harness jcstress:' "$log" | sed 's/^==== harness /               /' || true
+  # Ratios to the classic path measured in one guest, never a time (kernels/README.md, "The unlock cost").
+  grep -a '^==== harness unlock-cost:' "$log" | sed 's/^==== harness /               /' || true
   grep -a '^==== harness step ' "$log" | grep -v ': begin$' | sed 's/^==== harness step /step           /' || true
   [ -n "${VDSO_RESULT:-}" ] && echo "vdso check:    $VDSO_RESULT"
   [ -n "${INJECT_RESULT:-}" ] && echo "death inject:  $INJECT_RESULT"
@@ -620,6 +629,7 @@ main() {
     STEPS=${STEPS_OPT//,/ }
   else
     STEPS="doctor demo tests jcstress vdso inject ffm"
+    [ "$SUITE" = quick ] || STEPS+=" unlock-cost"
     if [ "$ARCH" = x86_64 ] && [ ! -x "$JDK25/bin/jlink" ]; then
       log "no JDK 25 at ${JDK25:-(unset)}: the ffm step is left out (set JDK25)"
       STEPS=${STEPS//ffm/}
