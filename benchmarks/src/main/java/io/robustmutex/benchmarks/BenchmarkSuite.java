@@ -129,14 +129,22 @@ public final class BenchmarkSuite {
             List<Double> sameLine = new ArrayList<>();
             List<Double> apart = new ArrayList<>();
             List<Double> ours = new ArrayList<>();
+            List<Double> oursOther = new ArrayList<>();
+            MutexKind mutexKind = MutexKind.valueOf(kind.toUpperCase(Locale.ROOT));
             for (int run = 0; run < contendedRuns(); run++) {
                 sameLine.add(runGlibcContended(kind, false));
                 apart.add(runGlibcContended(kind, true));
-                ours.add(runJavaContended(MutexKind.valueOf(kind.toUpperCase(Locale.ROOT))));
+                ours.add(runJavaContended(mutexKind));
+                if (otherJava != null) {
+                    oursOther.add(runJavaContended(mutexKind, otherChildJava()));
+                }
             }
             contended.put("glibc " + kind, median(sameLine));
             contended.put("glibc apart " + kind, median(apart));
             contended.put("RobustMutex " + kind, median(ours));
+            if (otherJava != null) {
+                contended.put("RobustMutex other " + kind, median(oursOther));
+            }
         }
         Map<String, Double> pingPong = new LinkedHashMap<>();
         for (String kind : List.of("pi", "normal")) {
@@ -233,8 +241,13 @@ public final class BenchmarkSuite {
             t.append(String.format(crow3, "glibc robust " + kind + " (C), counter apart", mops(apart),
                     String.format("%.2f", apart / base), "1.00"));
             double ours = contended.get("RobustMutex " + kind);
-            t.append(String.format(crow3, "RobustMutex " + kind.toUpperCase(Locale.ROOT), mops(ours),
+            t.append(String.format(crow3, "RobustMutex " + kind.toUpperCase(Locale.ROOT) + ", " + thisJdk, mops(ours),
                     String.format("%.2f", ours / base), String.format("%.2f", ours / apart)));
+            Double other = contended.get("RobustMutex other " + kind);
+            if (other != null) {
+                t.append(String.format(crow3, "RobustMutex " + kind.toUpperCase(Locale.ROOT) + ", " + otherJdk,
+                        mops(other), String.format("%.2f", other / base), String.format("%.2f", other / apart)));
+            }
         }
         t.append(String.format("Condition ping-pong round trip, two processes, one mutex and two conditions (median of"
                 + " %d rounds of %d round trips):%n", runs() * pingPongRounds(), pingPongRoundTrips()));
@@ -308,9 +321,9 @@ public final class BenchmarkSuite {
             return;
         }
         uncontended(t, row, who + ": gettid through the binding", jmh.get("gettidSyscall"), c);
-        uncontended(t, row, who + ": gettid, glibc syscall() by jffi (fall-back)", jmh.get("gettidLibcSyscall"), c);
-        uncontended(t, row, who + ": gettid, seven-parameter call (before)", jmh.get("gettidSevenParameterSyscall"),
+        uncontended(t, row, who + ": gettid, glibc syscall() by jffi, 6 parameters", jmh.get("gettidLibcSyscall"),
                 c);
+        uncontended(t, row, who + ": gettid, 7 parameters", jmh.get("gettidSevenParameterSyscall"), c);
     }
 
     private static void uncontended(StringBuilder t, String row, String what, Double ns, double glibcPi) {
@@ -517,14 +530,21 @@ public final class BenchmarkSuite {
     // ------------------------------------------------------------------ contended RobustMutex
 
     private double runJavaContended(MutexKind kind) throws Exception {
+        return runJavaContended(kind, childJava());
+    }
+
+    /** The contended run in child JVMs started with a given launcher and its options. */
+    private double runJavaContended(MutexKind kind, List<String> java) throws Exception {
         Path dir = Files.createTempDirectory(tempRoot(), "contended");
         Path path = dir.resolve("region");
         try (SharedMemory region = SharedMemory.map(path, 4096)) {
             region.mutex(0, kind);
             List<Child> children = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                children.add(Child.start(childJava("-cp", System.getProperty("java.class.path"),
-                        ContendedWorker.class.getName(), path.toString(), kind.name(), String.valueOf(seconds()))));
+                List<String> command = new ArrayList<>(java);
+                command.addAll(List.of("-cp", System.getProperty("java.class.path"), ContendedWorker.class.getName(),
+                        path.toString(), kind.name(), String.valueOf(seconds())));
+                children.add(Child.start(command));
             }
             for (Child child : children) {
                 child.await("READY");
@@ -642,6 +662,15 @@ public final class BenchmarkSuite {
     }
 
     /** A command line for a child JVM of this JDK, which may call native code (JDK 22+) without a warning. */
+    /** The other JDK's launcher, with native access enabled where it is JDK 22 or later. */
+    private List<String> otherChildJava() {
+        List<String> command = new ArrayList<>(List.of(otherJava.toString()));
+        if (otherJdkFeature >= 22) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        return command;
+    }
+
     private static List<String> childJava(String... args) {
         List<String> command = new ArrayList<>(List.of(JAVA));
         if (Runtime.version().feature() >= 22) {

@@ -88,8 +88,9 @@ public final class LinuxSyscalls {
     }
 
     /**
-     * A syscall that reads at most five arguments: the native access's fast path ({@link NativeAccess#syscall5}),
-     * which leaves the sixth argument register unset.
+     * A syscall that reads at most five arguments: the native access's fast path
+     * ({@link NativeAccess#syscall5}), which passes no sixth argument (the kernel's sixth argument register
+     * holds whatever the path leaves there).
      */
     private long call(long number, long a1, long a2, long a3, long a4, long a5) {
         return access.syscall5(number, a1, a2, a3, a4, a5);

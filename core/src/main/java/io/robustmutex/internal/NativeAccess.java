@@ -96,12 +96,12 @@ public abstract class NativeAccess {
     public abstract long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
     /**
-     * {@code syscall(number, a1, ..., a5)} through the C library, for a system call (or a futex operation)
-     * that reads at most five arguments: the kernel receives some value as the sixth, which such a call
-     * ignores. Through JNR-FFI, six parameters in all is jffi's direct path, while a seventh sends the call
-     * through libffi with a heap buffer per call, at nearly twice the cost (docs/performance.md, "Native
-     * calls"); the foreign function API passes seven as fast as six (measured), so by default this is
-     * {@link #syscall} with a sixth argument of 0.
+     * {@code syscall(number, a1, ..., a5)}, for a system call (or a futex operation) that reads at most five
+     * arguments: the kernel receives some value as the sixth, which such a call ignores. Through JNR-FFI, six
+     * parameters in all is jffi's direct path (on x86-64 to the library's stub of the syscall instruction),
+     * while a seventh sends the call through libffi with a heap buffer per call, at nearly twice the cost
+     * (docs/performance.md, "Syscalls through the binding"); the foreign function API passes seven as fast as
+     * six (measured), so by default this is {@link #syscall} with a sixth argument of 0.
      *
      * @param number the syscall number
      * @param a1 first argument

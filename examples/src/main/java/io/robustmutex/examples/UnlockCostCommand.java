@@ -50,7 +50,7 @@ final class UnlockCostCommand implements RobustMutexTool.Command {
     /** How long a slice of one kind lasts, about, unless {@code --pairs} fixes the pairs in a slice. */
     static final long SLICE_MILLIS = 50;
     /** The longest a child JVM may take to answer: to start and warm up, or to time a slice. */
-    static final long CHILD_SECONDS = 600;
+    static final long CHILD_SECONDS = 300;
 
     /**
      * The median, smallest and largest of some values.
