@@ -661,7 +661,6 @@ public final class BenchmarkSuite {
         }
     }
 
-    /** A command line for a child JVM of this JDK, which may call native code (JDK 22+) without a warning. */
     /** The other JDK's launcher, with native access enabled where it is JDK 22 or later. */
     private List<String> otherChildJava() {
         List<String> command = new ArrayList<>(List.of(otherJava.toString()));
@@ -671,6 +670,7 @@ public final class BenchmarkSuite {
         return command;
     }
 
+    /** A command line for a child JVM of this JDK, which may call native code (JDK 22+) without a warning. */
     private static List<String> childJava(String... args) {
         List<String> command = new ArrayList<>(List.of(JAVA));
         if (Runtime.version().feature() >= 22) {
