@@ -51,15 +51,33 @@ final class ChildJvm {
      * @return the command line
      */
     static List<String> javaCommand(Class<?> main, String... args) {
+        return javaCommand(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m"), main, args);
+    }
+
+    /**
+     * The command line that runs {@code main} in a new JVM with the given options: this JVM's java and class
+     * path, with this JVM's {@code io.robustmutex.*} properties but those the options set themselves.
+     *
+     * @param jvmOptions the JVM's options
+     * @param main the class whose {@code main} runs
+     * @param args its arguments
+     * @return the command line
+     */
+    static List<String> javaCommand(List<String> jvmOptions, Class<?> main, String... args) {
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m"));
+                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
         if (Runtime.version().feature() >= 22) {
             // The library calls restricted methods of the foreign function API (JDK 22 and later), which warn
             // unless native access is enabled.
             command.add("--enable-native-access=ALL-UNNAMED");
         }
-        command.addAll(LibraryProperties.jvmOptions());
+        for (String property : LibraryProperties.jvmOptions()) {
+            String name = property.substring(0, property.indexOf('=') + 1);
+            if (jvmOptions.stream().noneMatch(option -> option.startsWith(name))) {
+                command.add(property);
+            }
+        }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(List.of(args));
         return command;

@@ -363,18 +363,9 @@ final class UnlockCostCommand implements RobustMutexTool.Command {
      * @return the command line
      */
     static List<String> childCommand(UnlockPath path, String... args) {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-Xmx64m", "-Xbatch"));
-        if (Runtime.version().feature() >= 22) {
-            command.add("--enable-native-access=ALL-UNNAMED");
-        }
-        String property = "-D" + UnlockPath.PROPERTY + "=";
-        LibraryProperties.jvmOptions().stream().filter(o -> !o.startsWith(property)).forEach(command::add);
-        command.add(property + path.id());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), UnlockCostWorker.class.getName()));
-        command.addAll(List.of(args));
-        return command;
+        // The full JIT (the figures are the compiled code's), and this path whatever this JVM was told.
+        return ChildJvm.javaCommand(List.of("-XX:+UseSerialGC", "-Xmx64m", "-Xbatch",
+                "-D" + UnlockPath.PROPERTY + "=" + path.id()), UnlockCostWorker.class, args);
     }
 
     /**
