@@ -59,13 +59,19 @@ final class JnrAccess extends NativeAccess {
             throw new UnsatisfiedLinkError("the C library has no syscall function: "
                     + com.kenai.jffi.Library.getLastError());
         }
-        SyscallStub.Outcome outcome = SyscallStub.create(System.getProperty("os.arch", ""),
-                (number, address, length, protection) -> libcSyscall5(number, address, length, protection, 0, 0));
-        this.stub = outcome.stub();
-        this.syscallPath = stub != null ? "stub" : "libc (" + outcome.reason() + ")";
-        if (stub == null && !outcome.reason().startsWith("no stub on")) {
-            System.getLogger(NativeAccess.class.getName()).log(System.Logger.Level.INFO,
-                    "syscalls go through the C library: {0}", outcome.reason());
+        String arch = System.getProperty("os.arch", "");
+        if (SyscallStub.applies(arch)) {
+            SyscallStub.Outcome outcome = SyscallStub.create(
+                    (number, address, length, protection) -> libcSyscall5(number, address, length, protection, 0, 0));
+            this.stub = outcome.stub();
+            this.syscallPath = stub != null ? "stub" : "libc (" + outcome.reason() + ")";
+            if (stub == null) {
+                System.getLogger(NativeAccess.class.getName()).log(System.Logger.Level.INFO,
+                        "syscalls go through the C library: {0}", outcome.reason());
+            }
+        } else {
+            this.stub = null;
+            this.syscallPath = "libc (no stub on " + arch + ")";
         }
     }
 

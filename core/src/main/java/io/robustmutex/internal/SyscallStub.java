@@ -60,18 +60,24 @@ final class SyscallStub {
     }
 
     /**
-     * Makes the stub where it can be made.
+     * Whether there is a stub for this architecture (x86-64 only).
      *
      * @param osArch the JVM's {@code os.arch}
+     * @return whether {@link #create} applies
+     */
+    static boolean applies(String osArch) {
+        String arch = osArch.toLowerCase(Locale.ROOT);
+        return arch.equals("amd64") || arch.equals("x86_64");
+    }
+
+    /**
+     * Makes the stub, on an architecture it {@link #applies} to.
+     *
      * @param protect makes a page read-and-execute: {@code mprotect(address, length, PROT_READ | PROT_EXEC)}
      *     through the C library, returning 0 or {@code -errno}
      * @return the stub, or the reason there is none
      */
-    static Outcome create(String osArch, Protect protect) {
-        String arch = osArch.toLowerCase(Locale.ROOT);
-        if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            return new Outcome(null, "no stub on " + osArch);
-        }
+    static Outcome create(Protect protect) {
         PageManager pages = PageManager.getInstance();
         long page;
         try {

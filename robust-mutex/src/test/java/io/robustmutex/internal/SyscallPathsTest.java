@@ -181,7 +181,7 @@ class SyscallPathsTest {
         public static void main(String[] args) throws Exception {
             // Through JNR-FFI's own binding: the library's, whose creation makes the stub, comes after.
             LibC libc = LibraryLoader.create(LibC.class).load("c");
-            long prctl = 157; // x86-64
+            long prctl = 157; // x86-64: arch/x86/entry/syscalls/syscall_64.tbl; PR_SET_MDWE in uapi/linux/prctl.h
             if (libc.syscall(prctl, 65 /* PR_SET_MDWE */, 1 /* PR_MDWE_REFUSE_EXEC_GAIN */, 0, 0, 0, 0) != 0) {
                 System.out.println("NO_MDWE");
                 return;
