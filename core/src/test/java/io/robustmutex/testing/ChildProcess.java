@@ -150,6 +150,9 @@ public final class ChildProcess implements AutoCloseable {
         command.add("-XX:+UseSerialGC");
         command.add("-Xmx64m");
         command.add("-Xss1m");
+        // No /tmp/hsperfdata file: a JVM that finds its pid's file still locked by an earlier holder of the pid
+        // prints a warning on standard output, which tests read line by line.
+        command.add("-XX:-UsePerfData");
         if (Runtime.version().feature() >= 22) {
             command.add("--enable-native-access=ALL-UNNAMED");
         }
